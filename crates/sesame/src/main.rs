@@ -1,1 +1,41 @@
-fn main() {}
+//! The `sesame` binary: the command line over the workspace's crates. Only this edge
+//! uses `anyhow`; every library crate has its own error types.
+
+mod policy_cmd;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "sesame",
+    version,
+    about = "A self-hosted, Amazon SES-compatible email sending service"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Offline policy tools: simulate decisions, validate documents.
+    Policy {
+        #[command(subcommand)]
+        command: policy_cmd::PolicyCommand,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Policy { command } => policy_cmd::run(command),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("sesame: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
