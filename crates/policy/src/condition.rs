@@ -2,7 +2,7 @@
 //! `...IfExists` forms and the `ForAllValues:` / `ForAnyValue:` set qualifiers.
 
 use crate::arn;
-use crate::context::Context;
+use crate::context::{Context, Key};
 use crate::pattern::{Pattern, Syntax};
 use crate::value::{self, Cidr};
 
@@ -179,7 +179,7 @@ pub struct Condition {
     pub operator: Operator,
     /// The key as written in the policy.
     pub key: String,
-    key_lower: String,
+    key_lower: Key,
     /// The values as written in the policy.
     pub values: Vec<String>,
     compiled: Values,
@@ -208,7 +208,7 @@ impl Condition {
         let condition = Condition {
             operator,
             key: key.to_string(),
-            key_lower: key.to_ascii_lowercase(),
+            key_lower: Key::new(key),
             values,
             compiled,
         };
@@ -245,7 +245,7 @@ impl Condition {
 
     fn null_matches(&self, key_absent: bool) -> bool {
         match &self.compiled {
-            Values::Bools(b) => b.iter().any(|v| *v == Some(key_absent)),
+            Values::Bools(b) => b.contains(&Some(key_absent)),
             _ => false,
         }
     }
@@ -259,9 +259,7 @@ impl Condition {
                 .is_some_and(|r| ns.iter().flatten().any(|p| compare(c, r, *p))),
             Values::Dates(ds) => value::parse_date(request)
                 .is_some_and(|r| ds.iter().flatten().any(|p| compare(c, r, *p))),
-            Values::Bools(bs) => {
-                value::parse_bool(request).is_some_and(|r| bs.iter().any(|p| *p == Some(r)))
-            }
+            Values::Bools(bs) => value::parse_bool(request).is_some_and(|r| bs.contains(&Some(r))),
             Values::Texts(ts) => ts.iter().any(|t| t == request),
             Values::Cidrs(cs) => value::parse_ip(request)
                 .is_some_and(|ip| cs.iter().flatten().any(|cidr| cidr.contains(ip))),

@@ -2,46 +2,93 @@
 
 use crate::pattern::VariableSource;
 
-/// Condition keys of one request. Keys are stored lower-case; a key holds one or
-/// more values (multi-valued keys such as `ses:Recipients` hold several).
+/// Condition keys of one request. Keys are stored lower-case with a hash, so a
+/// lookup compares integers before strings; a key holds one or more values
+/// (multi-valued keys such as `ses:Recipients` hold several).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Context {
-    entries: Vec<(String, Vec<String>)>,
+    entries: Vec<Entry>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+struct Entry {
+    hash: u64,
+    key: String,
+    values: Vec<String>,
+}
+
+/// A lower-cased key with its hash, computed once (at policy compile time for
+/// condition keys).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Key {
+    hash: u64,
+    name: String,
+}
+
+impl Key {
+    pub fn new(name: &str) -> Key {
+        let name = name.to_ascii_lowercase();
+        Key {
+            hash: fnv1a(name.as_bytes()),
+            name,
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.name
+    }
+}
+
+/// FNV-1a, 64-bit: short keys, no allocation, stable across runs.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 impl Context {
     /// Sets a key, replacing any earlier value of the same key (names compare
     /// case-insensitively).
     pub fn insert(&mut self, key: &str, values: Vec<String>) {
-        let key = key.to_ascii_lowercase();
-        match self.entries.iter_mut().find(|(k, _)| *k == key) {
-            Some(entry) => entry.1 = values,
-            None => self.entries.push((key, values)),
+        let key = Key::new(key);
+        match self
+            .entries
+            .iter_mut()
+            .find(|e| e.hash == key.hash && e.key == key.name)
+        {
+            Some(entry) => entry.values = values,
+            None => self.entries.push(Entry {
+                hash: key.hash,
+                key: key.name,
+                values,
+            }),
         }
     }
 
     /// Sets a key only when it is absent.
     pub fn insert_default(&mut self, key: &str, value: &str) {
-        if self.get(&key.to_ascii_lowercase()).is_none() {
+        if self.get(&Key::new(key)).is_none() {
             self.insert(key, vec![value.to_string()]);
         }
     }
 
-    /// Values of a key; `key` must be lower-case.
-    pub fn get(&self, key: &str) -> Option<&[String]> {
+    /// Values of a key.
+    pub fn get(&self, key: &Key) -> Option<&[String]> {
         self.entries
             .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_slice())
+            .find(|e| e.hash == key.hash && e.key == key.name)
+            .map(|e| e.values.as_slice())
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (&str, &[String])> {
-        self.entries.iter().map(|(k, v)| (k.as_str(), v.as_slice()))
+        self.entries
+            .iter()
+            .map(|e| (e.key.as_str(), e.values.as_slice()))
     }
 }
 
 impl VariableSource for Context {
-    fn variable(&self, key: &str) -> Option<&str> {
+    fn variable(&self, key: &Key) -> Option<&str> {
         match self.get(key)? {
             [one] => Some(one),
             _ => None,

@@ -739,22 +739,25 @@ impl<'a> Parser<'a> {
 
     // ----- explaining what went wrong -----
 
-    /// Faults that are reported the same way wherever a token was expected.
-    fn common_fault(&self, found: char) -> Option<JsonErrorKind> {
-        if is_typographic_quote(found) {
-            return Some(JsonErrorKind::TypographicQuote { quote: found });
-        }
+    /// Reports `found`, the char at the cursor, as `kind`, unless it is a
+    /// fault reported the same way wherever a token was expected: a
+    /// typographic quote or the start of a comment.
+    fn fault_here(&mut self, found: char, kind: JsonErrorKind) -> JsonError {
         let starts_comment = matches!(self.peek_ahead(1), Some(b'/' | b'*'));
-        if found == '/' && starts_comment {
-            return Some(JsonErrorKind::Comment);
-        }
-        None
+        let kind = if is_typographic_quote(found) {
+            JsonErrorKind::TypographicQuote { quote: found }
+        } else if found == '/' && starts_comment {
+            JsonErrorKind::Comment
+        } else {
+            kind
+        };
+        self.fail(self.pos, kind)
     }
 
     /// Explains `found` (not a word) where a value was expected.
     fn value_fault(&mut self, found: char, expected: &'static str) -> JsonError {
         let next_is_digit = self.peek_ahead(1).is_some_and(|byte| byte.is_ascii_digit());
-        let kind = self.common_fault(found).unwrap_or_else(|| match found {
+        let kind = match found {
             '\'' => JsonErrorKind::SingleQuotedString,
             '+' if next_is_digit => JsonErrorKind::MalformedNumber {
                 detail: "a number cannot start with '+'",
@@ -763,70 +766,58 @@ impl<'a> Parser<'a> {
                 detail: "a digit is needed before the decimal point",
             },
             _ => JsonErrorKind::UnexpectedChar { found, expected },
-        });
-        self.fail(self.pos, kind)
+        };
+        self.fault_here(found, kind)
     }
 
     /// Explains what is at the cursor where an object key was expected.
     fn key_fault(&mut self, expected: &'static str) -> JsonError {
-        let start = self.pos;
-        let Some(found) = self.char_at(start) else {
-            return self.fail(start, JsonErrorKind::UnexpectedEnd { expected });
+        let Some(found) = self.char_at(self.pos) else {
+            return self.fail(self.pos, JsonErrorKind::UnexpectedEnd { expected });
         };
-        let kind = self.common_fault(found).unwrap_or_else(|| {
-            if found == '\'' {
-                JsonErrorKind::SingleQuotedString
-            } else if is_word_start(found) {
-                JsonErrorKind::UnquotedKey {
-                    word: shorten(word_at(self.text, start)),
-                }
-            } else {
-                JsonErrorKind::UnexpectedChar { found, expected }
-            }
-        });
-        self.fail(start, kind)
+        let kind = if found == '\'' {
+            JsonErrorKind::SingleQuotedString
+        } else if is_word_start(found) {
+            let word = shorten(word_at(self.text, self.pos));
+            JsonErrorKind::UnquotedKey { word }
+        } else {
+            JsonErrorKind::UnexpectedChar { found, expected }
+        };
+        self.fault_here(found, kind)
     }
 
     /// Explains what is at the cursor where `,` or a closing bracket was
     /// expected after an entry of `container`.
     fn separator_fault(&mut self, container: Container) -> JsonError {
-        let start = self.pos;
         let expected = container.after_entry();
-        let Some(found) = self.char_at(start) else {
-            return self.fail(start, JsonErrorKind::UnexpectedEnd { expected });
+        let Some(found) = self.char_at(self.pos) else {
+            return self.fail(self.pos, JsonErrorKind::UnexpectedEnd { expected });
         };
-        let kind = self.common_fault(found).unwrap_or_else(|| {
-            if can_start_value(found) {
-                JsonErrorKind::MissingComma { container }
-            } else {
-                JsonErrorKind::UnexpectedChar { found, expected }
-            }
-        });
-        self.fail(start, kind)
+        let kind = if can_start_value(found) {
+            JsonErrorKind::MissingComma { container }
+        } else {
+            JsonErrorKind::UnexpectedChar { found, expected }
+        };
+        self.fault_here(found, kind)
     }
 
     /// Explains what is at the cursor where `:` was expected after `key`.
     fn colon_fault(&mut self, key: &str) -> JsonError {
-        let start = self.pos;
-        let Some(found) = self.char_at(start) else {
+        let Some(found) = self.char_at(self.pos) else {
             let expected = "':' after the object key";
-            return self.fail(start, JsonErrorKind::UnexpectedEnd { expected });
+            return self.fail(self.pos, JsonErrorKind::UnexpectedEnd { expected });
         };
-        let kind = self
-            .common_fault(found)
-            .unwrap_or_else(|| JsonErrorKind::MissingColon { key: shorten(key) });
-        self.fail(start, kind)
+        let kind = JsonErrorKind::MissingColon { key: shorten(key) };
+        self.fault_here(found, kind)
     }
 
     /// Explains what is at the cursor after the one value of a document;
     /// the cursor is not at the end.
     fn trailing_fault(&mut self) -> JsonError {
-        let start = self.pos;
-        let found = self.char_at(start).unwrap_or(char::REPLACEMENT_CHARACTER);
-        let kind = self
-            .common_fault(found)
-            .unwrap_or(JsonErrorKind::TrailingContent { found });
-        self.fail(start, kind)
+        let found = self
+            .char_at(self.pos)
+            .unwrap_or(char::REPLACEMENT_CHARACTER);
+        self.fault_here(found, JsonErrorKind::TrailingContent { found })
     }
 
     // ----- stream recovery -----
@@ -1189,10 +1180,7 @@ mod tests {
             string(r#""\" \\ \/ \b \f \n \r \t""#),
             "\" \\ / \u{8} \u{c} \n \r \t"
         );
-        assert_eq!(
-            string(r#""\u0041\u00e9\u00E9\u4e2d""#),
-            "Aééä¸­".replace("ä¸­", "中")
-        );
+        assert_eq!(string(r#""\u0041\u00e9\u00E9\u4e2d""#), "Aéé中");
         assert_eq!(string(r#""\uD83D\uDE00""#), "😀");
         assert_eq!(string(r#""x\ud83d\ude00y""#), "x😀y");
         assert_eq!(string(r#""\u0000""#), "\u{0}");
@@ -1780,75 +1768,5 @@ mod tests {
             "parsed 10,000 documents ({} bytes) in {elapsed:?}",
             text.len()
         );
-    }
-
-    #[test]
-    fn zz_fuzz_temporary() {
-        let seeds = [
-            "{\"Version\": \"2012-10-17\", \"Statement\": [{\"Effect\": \"Allow\", \"Action\": [\"ses:*\"], \"Resource\": \"*\", \"n\": -1.5e3}]}",
-            "[\"\\uD83D\\uDE00\", \"é😀\", 0, true, null, {\"a\": {}}]\n{\"b\": [1]}\n",
-            "\"a\\\\b\\n\\u00e9\"",
-        ];
-        let alphabet: Vec<char> =
-            "{}[],:\"'\\ \n\r\t0123456789-+.eEtruefalsn/*“”‘’éu😀\u{0}\u{1f}\u{feff}DdCcx"
-                .chars()
-                .collect();
-        let mut state: u64 = 0x9E3779B97F4A7C15;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
-        let mut disagreements = 0;
-        for round in 0..300_000u32 {
-            let seed = seeds[(round as usize) % seeds.len()];
-            let mut chars: Vec<char> = seed.chars().collect();
-            let edits = 1 + next() % 4;
-            for _ in 0..edits {
-                let at = (next() as usize) % (chars.len() + 1);
-                let c = alphabet[(next() as usize) % alphabet.len()];
-                match next() % 3 {
-                    0 => chars.insert(at, c),
-                    1 => {
-                        if at < chars.len() {
-                            chars.remove(at);
-                        }
-                    }
-                    _ => {
-                        if at < chars.len() {
-                            chars[at] = c;
-                        }
-                    }
-                }
-            }
-            let text: String = chars.into_iter().collect();
-            let ours = parse(&text);
-            let _ = parse_stream(&text);
-            if !text.starts_with('\u{feff}') {
-                let theirs = serde_json::from_str::<serde_json::Value>(&text);
-                if ours.is_ok() != theirs.is_ok() {
-                    disagreements += 1;
-                    if disagreements < 10 {
-                        eprintln!(
-                            "DISAGREE {text:?}: ours {:?} theirs {:?}",
-                            ours.as_ref().err().map(|e| e.to_string()),
-                            theirs.err().map(|e| e.to_string())
-                        );
-                    }
-                }
-                if let (Ok(a), Ok(b)) = (&ours, &serde_json::from_str::<serde_json::Value>(&text)) {
-                    // duplicates differ; skip docs with duplicate keys by simple compare
-                    if to_serde(a) != *b {
-                        eprintln!("VALUE MISMATCH {text:?}");
-                    }
-                }
-            }
-            if let Err(e) = &ours {
-                // position must agree with a from-scratch recomputation
-                assert_eq!(e.at, position_from_scratch(&text, e.at.offset), "{text:?}");
-            }
-        }
-        assert_eq!(disagreements, 0);
     }
 }

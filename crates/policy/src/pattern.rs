@@ -5,10 +5,12 @@
 //! one character) and `${key}` / `${key, 'default'}` variables. Variables resolve to
 //! literal text at evaluation time: a `*` inside a substituted value matches only a `*`.
 
+use crate::context::Key;
+
 /// Looks up the single value of a request context key for variable substitution.
 pub trait VariableSource {
-    /// `key` is lower-case. Returns `None` when the key is absent or multi-valued.
-    fn variable(&self, key: &str) -> Option<&str>;
+    /// Returns `None` when the key is absent or multi-valued.
+    fn variable(&self, key: &Key) -> Option<&str>;
 }
 
 /// One piece of a compiled pattern.
@@ -17,10 +19,7 @@ pub enum Piece {
     Text(String),
     AnyRun,
     AnyChar,
-    Variable {
-        key: String,
-        default: Option<String>,
-    },
+    Variable { key: Key, default: Option<String> },
 }
 
 /// How a pattern source is read.
@@ -37,6 +36,32 @@ pub struct Syntax {
 pub struct Pattern {
     pieces: Vec<Piece>,
     ignore_case: bool,
+    shape: Shape,
+}
+
+/// Common case-sensitive shapes matched without the general algorithm.
+#[derive(Debug, Clone, PartialEq)]
+enum Shape {
+    Exact(String),
+    Prefix(String),
+    Suffix(String),
+    Any,
+    General,
+}
+
+impl Shape {
+    fn of(pieces: &[Piece], ignore_case: bool) -> Shape {
+        if ignore_case {
+            return Shape::General;
+        }
+        match pieces {
+            [Piece::Text(t)] => Shape::Exact(t.clone()),
+            [Piece::Text(t), Piece::AnyRun] => Shape::Prefix(t.clone()),
+            [Piece::AnyRun, Piece::Text(t)] => Shape::Suffix(t.clone()),
+            [Piece::AnyRun] => Shape::Any,
+            _ => Shape::General,
+        }
+    }
 }
 
 impl Pattern {
@@ -74,15 +99,22 @@ impl Pattern {
             rest = &rest[c.len_utf8()..];
         }
         flush_text(&mut pieces, &mut text, ignore_case);
+        let shape = Shape::of(&pieces, ignore_case);
         Pattern {
             pieces,
             ignore_case,
+            shape,
         }
+    }
+
+    /// True when the pattern has no wildcard and no variable.
+    pub fn is_literal(&self) -> bool {
+        self.pieces.iter().all(|p| matches!(p, Piece::Text(_)))
     }
 
     /// True when the pattern is a lone `*`.
     pub fn is_any(&self) -> bool {
-        self.pieces == [Piece::AnyRun]
+        self.shape == Shape::Any
     }
 
     pub fn has_variables(&self) -> bool {
@@ -94,6 +126,16 @@ impl Pattern {
     /// Matches `text` against the pattern. A variable whose key is absent and has no
     /// default makes the pattern match nothing.
     pub fn matches(&self, text: &str, vars: &dyn VariableSource) -> bool {
+        match &self.shape {
+            Shape::Exact(t) => text == t,
+            Shape::Prefix(t) => text.starts_with(t.as_str()),
+            Shape::Suffix(t) => text.ends_with(t.as_str()),
+            Shape::Any => true,
+            Shape::General => self.matches_general(text, vars),
+        }
+    }
+
+    fn matches_general(&self, text: &str, vars: &dyn VariableSource) -> bool {
         let mut pi = 0;
         let mut ti = 0;
         let mut backtrack: Option<(usize, usize)> = None;
@@ -178,7 +220,7 @@ fn parse_variable(s: &str) -> Option<(Piece, &str)> {
     }
     Some((
         Piece::Variable {
-            key: key.to_ascii_lowercase(),
+            key: Key::new(key),
             default,
         },
         after,
@@ -204,8 +246,11 @@ mod tests {
 
     struct Vars(&'static [(&'static str, &'static str)]);
     impl VariableSource for Vars {
-        fn variable(&self, key: &str) -> Option<&str> {
-            self.0.iter().find(|(k, _)| *k == key).map(|(_, v)| *v)
+        fn variable(&self, key: &Key) -> Option<&str> {
+            self.0
+                .iter()
+                .find(|(k, _)| *k == key.as_str())
+                .map(|(_, v)| *v)
         }
     }
     const NONE: Vars = Vars(&[]);

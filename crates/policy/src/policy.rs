@@ -52,8 +52,9 @@ pub struct PrincipalClause {
     pub entries: Vec<PrincipalEntry>,
 }
 
-/// A Resource value: `*`, an ARN matched segment by segment, or (for values that are
-/// not six-segment ARNs) a pattern over the whole string.
+/// A Resource value: `*`, an ARN matched segment by segment, or a pattern over the
+/// whole string. An ARN whose first five segments are literal matches the same texts
+/// segment-wise and whole, so it is kept whole (one comparison instead of six).
 #[derive(Debug, Clone, PartialEq)]
 pub enum ResourcePattern {
     Any,
