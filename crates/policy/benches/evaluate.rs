@@ -6,16 +6,17 @@
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use policy::{evaluate, evaluate_traced, Context, Outcome, Policy, PolicySet, Principal, Request};
+use std::sync::Arc;
 
-fn p(text: &str) -> Policy {
-    Policy::parse(text).expect("benchmark policy compiles")
+fn p(text: &str) -> Arc<Policy> {
+    Arc::new(Policy::parse(text).expect("benchmark policy compiles"))
 }
 
 const FULL_ACCESS: &str = r#"{"Version":"2012-10-17","Statement":[{"Sid":"FullAWSAccess","Effect":"Allow","Action":"*","Resource":"*"}]}"#;
 const REGION_GUARD: &str = r#"{"Version":"2012-10-17","Statement":[{"Sid":"DenyOutsideRegions","Effect":"Deny","Action":"ses:*","Resource":"*",
   "Condition":{"StringNotEquals":{"aws:RequestedRegion":["us-east-1","eu-west-1"]}}}]}"#;
 
-fn identity_policies() -> Vec<Policy> {
+fn identity_policies() -> Vec<Arc<Policy>> {
     vec![
         p(r#"{"Version":"2012-10-17","Statement":[
           {"Sid":"Read","Effect":"Allow","Action":["ses:Get*","ses:List*","ses:Describe*"],"Resource":"*"},

@@ -8,19 +8,21 @@ use crate::grammar::Effect;
 use crate::policy::{Policy, RequestResource, Statement};
 use crate::principal::{self, Caller, Principal, PrincipalMatch};
 use crate::trace::{Site, Trace, Tracer};
+use std::sync::Arc;
 
-/// Every policy that bears on one request.
+/// Every policy that bears on one request. Policies are shared (`Arc`) so a server
+/// can compile each once and assemble sets per request cheaply.
 #[derive(Debug, Clone, Default)]
 pub struct PolicySet {
-    pub identity: Vec<Policy>,
-    pub boundary: Option<Policy>,
-    pub session: Option<Policy>,
+    pub identity: Vec<Arc<Policy>>,
+    pub boundary: Option<Arc<Policy>>,
+    pub session: Option<Arc<Policy>>,
     /// The resource-based policy, owned by the resource's account.
-    pub resource: Option<Policy>,
+    pub resource: Option<Arc<Policy>>,
     /// SCP levels (root first, then each OU, then the account); `None` outside an organization.
-    pub scps: Option<Vec<Vec<Policy>>>,
+    pub scps: Option<Vec<Vec<Arc<Policy>>>>,
     /// RCP levels of the resource's account; `None` outside an organization.
-    pub rcps: Option<Vec<Vec<Policy>>>,
+    pub rcps: Option<Vec<Vec<Arc<Policy>>>>,
 }
 
 /// One request to decide.
@@ -207,7 +209,7 @@ fn decide<T: Tracer>(set: &PolicySet, req: &Request, t: &mut T) -> Decision {
         );
     let rule = PrincipalRule::Named { boundary_attached };
     let resource = scan(Layer::Resource, 0, set.resource.as_slice(), rule, req, t);
-    let identity_like = |layer, policies: &[Policy], t: &mut T| {
+    let identity_like = |layer, policies: &[Arc<Policy>], t: &mut T| {
         scan(layer, 0, policies, PrincipalRule::Implied, req, t)
     };
     let (identity, boundary, session) = if p.is_iam() {
@@ -345,7 +347,7 @@ fn allowed_by(hit: Option<StatementRef>) -> Decision {
 /// Scans SCP or RCP levels: the first deny, and whether every level allows.
 fn scan_levels<T: Tracer>(
     layer: Layer,
-    levels: &[Vec<Policy>],
+    levels: &[Vec<Arc<Policy>>],
     req: &Request,
     t: &mut T,
 ) -> (LayerResult, bool) {
@@ -377,7 +379,7 @@ fn scan_levels<T: Tracer>(
 fn scan<T: Tracer>(
     layer: Layer,
     level: usize,
-    policies: &[Policy],
+    policies: &[Arc<Policy>],
     rule: PrincipalRule,
     req: &Request,
     t: &mut T,

@@ -6,6 +6,7 @@ use crate::eval::{PolicySet, Request};
 use crate::json::{self, Json, JsonValue, Position};
 use crate::policy::Policy;
 use crate::principal::Principal;
+use std::sync::Arc;
 
 /// One simulation, ready to evaluate.
 #[derive(Debug, Clone)]
@@ -161,18 +162,18 @@ fn scalar(v: &Json) -> Result<String, SimulationError> {
 }
 
 /// A policy document given as an object, or as a JSON string holding one.
-fn policy(v: &Json) -> Result<Policy, SimulationError> {
+fn policy(v: &Json) -> Result<Arc<Policy>, SimulationError> {
     let compiled = match v.as_str() {
         Some(text) => Policy::parse(text),
         None => Policy::from_json(v),
     };
-    compiled.map_err(|e| SimulationError {
+    compiled.map(Arc::new).map_err(|e| SimulationError {
         at: v.at,
         message: format!("invalid policy: {e}"),
     })
 }
 
-fn optional_policy(v: Option<&Json>) -> Result<Option<Policy>, SimulationError> {
+fn optional_policy(v: Option<&Json>) -> Result<Option<Arc<Policy>>, SimulationError> {
     match v {
         None => Ok(None),
         Some(v) if v.is_null() => Ok(None),
@@ -180,7 +181,7 @@ fn optional_policy(v: Option<&Json>) -> Result<Option<Policy>, SimulationError> 
     }
 }
 
-fn policy_list(v: Option<&Json>, field: &str) -> Result<Vec<Policy>, SimulationError> {
+fn policy_list(v: Option<&Json>, field: &str) -> Result<Vec<Arc<Policy>>, SimulationError> {
     match v {
         None => Ok(Vec::new()),
         Some(v) if v.is_null() => Ok(Vec::new()),
@@ -194,7 +195,7 @@ fn policy_list(v: Option<&Json>, field: &str) -> Result<Vec<Policy>, SimulationE
     }
 }
 
-fn levels(v: Option<&Json>, field: &str) -> Result<Option<Vec<Vec<Policy>>>, SimulationError> {
+fn levels(v: Option<&Json>, field: &str) -> Result<Option<Vec<Vec<Arc<Policy>>>>, SimulationError> {
     match v {
         None => Ok(None),
         Some(v) if v.is_null() => Ok(None),

@@ -6,6 +6,7 @@ use crate::context::Context;
 use crate::eval::{Decision, Layer, Outcome, PolicySet, Request, StatementRef};
 use crate::grammar::Effect;
 use crate::policy::{Policy, Statement};
+use std::sync::Arc;
 
 /// Where a statement sits while it is evaluated.
 #[derive(Clone, Copy)]
@@ -84,7 +85,7 @@ impl Trace {
 
 /// `identity-based policy "Name", statement 2 (Sid "X")` for a statement reference.
 pub fn describe(set: &PolicySet, s: StatementRef) -> String {
-    let policies: &[Policy] = match s.layer {
+    let policies: &[Arc<Policy>] = match s.layer {
         Layer::Identity => &set.identity,
         Layer::Boundary => set.boundary.as_slice(),
         Layer::Session => set.session.as_slice(),

@@ -4,6 +4,7 @@
 
 use policy::{evaluate, Context, Outcome, Policy, PolicySet, Principal, Request};
 use proptest::prelude::*;
+use std::sync::Arc;
 
 const ACTIONS: &[&str] = &[
     "ses:SendEmail",
@@ -88,7 +89,7 @@ fn statement_json(s: &StatementSpec, with_principal: bool) -> String {
     )
 }
 
-fn policy_of(statements: &[StatementSpec], with_principal: bool) -> Policy {
+fn policy_of(statements: &[StatementSpec], with_principal: bool) -> Arc<Policy> {
     let body: Vec<String> = statements
         .iter()
         .map(|s| statement_json(s, with_principal))
@@ -97,6 +98,7 @@ fn policy_of(statements: &[StatementSpec], with_principal: bool) -> Policy {
         r#"{{"Version": "2012-10-17", "Statement": [{}]}}"#,
         body.join(",")
     ))
+    .map(Arc::new)
     .expect("generated policy compiles")
 }
 

@@ -1,0 +1,130 @@
+//! Persistence. It owns how state is kept: named tables of JSON documents behind the
+//! [`Backend`] trait (the embedded SQLite backend is the default; a PostgreSQL one can
+//! be added without touching the services), an append-only audit log, schema
+//! migrations, and encryption of secrets at rest. It knows nothing of protocols.
+
+mod audit;
+mod crypto;
+mod sqlite;
+
+pub use audit::{AuditEvent, AuditQuery};
+pub use crypto::{MasterKey, SealedSecret};
+pub use sqlite::SqliteBackend;
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use std::sync::Arc;
+
+/// What can go wrong in the store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Database(#[from] rusqlite::Error),
+    #[error("stored document {table}/{key} is unreadable: {source}")]
+    Corrupt {
+        table: String,
+        key: String,
+        source: serde_json::Error,
+    },
+    #[error("cannot encode document: {0}")]
+    Encode(serde_json::Error),
+    #[error("master key: {0}")]
+    MasterKey(String),
+    #[error("a secret could not be decrypted (wrong master key?)")]
+    Decrypt,
+    #[error("I/O error on {path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+}
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// One transaction over the document tables. Dropped without `commit`, it rolls back.
+pub trait Tx {
+    fn get(&mut self, table: &str, key: &str) -> Result<Option<Vec<u8>>>;
+    fn put(&mut self, table: &str, key: &str, value: &[u8]) -> Result<()>;
+    /// Returns whether the key existed.
+    fn delete(&mut self, table: &str, key: &str) -> Result<bool>;
+    /// Documents whose key starts with `prefix`, in key order.
+    fn scan(&mut self, table: &str, prefix: &str) -> Result<Vec<(String, Vec<u8>)>>;
+    fn commit(self: Box<Self>) -> Result<()>;
+}
+
+/// A storage engine. Writes are serialised; a committed write is durable.
+pub trait Backend: Send + Sync {
+    fn read(&self) -> Result<Box<dyn Tx + '_>>;
+    fn write(&self) -> Result<Box<dyn Tx + '_>>;
+    fn append_audit(&self, events: &[AuditEvent]) -> Result<()>;
+    fn query_audit(&self, query: &AuditQuery) -> Result<Vec<AuditEvent>>;
+}
+
+/// The store handle the services use: typed documents over a backend.
+#[derive(Clone)]
+pub struct Store {
+    backend: Arc<dyn Backend>,
+}
+
+impl Store {
+    pub fn new(backend: Arc<dyn Backend>) -> Store {
+        Store { backend }
+    }
+
+    pub fn read(&self) -> Result<Docs<'_>> {
+        Ok(Docs(self.backend.read()?))
+    }
+
+    pub fn write(&self) -> Result<Docs<'_>> {
+        Ok(Docs(self.backend.write()?))
+    }
+
+    pub fn append_audit(&self, events: &[AuditEvent]) -> Result<()> {
+        self.backend.append_audit(events)
+    }
+
+    pub fn query_audit(&self, query: &AuditQuery) -> Result<Vec<AuditEvent>> {
+        self.backend.query_audit(query)
+    }
+}
+
+/// A transaction with typed (JSON) document access.
+pub struct Docs<'a>(Box<dyn Tx + 'a>);
+
+impl Docs<'_> {
+    pub fn get<T: DeserializeOwned>(&mut self, table: &str, key: &str) -> Result<Option<T>> {
+        match self.0.get(table, key)? {
+            None => Ok(None),
+            Some(bytes) => decode(table, key, &bytes).map(Some),
+        }
+    }
+
+    pub fn put<T: Serialize>(&mut self, table: &str, key: &str, value: &T) -> Result<()> {
+        let bytes = serde_json::to_vec(value).map_err(StoreError::Encode)?;
+        self.0.put(table, key, &bytes)
+    }
+
+    pub fn delete(&mut self, table: &str, key: &str) -> Result<bool> {
+        self.0.delete(table, key)
+    }
+
+    pub fn scan<T: DeserializeOwned>(&mut self, table: &str, prefix: &str) -> Result<Vec<T>> {
+        self.0
+            .scan(table, prefix)?
+            .into_iter()
+            .map(|(key, bytes)| decode(table, &key, &bytes))
+            .collect()
+    }
+
+    pub fn commit(self) -> Result<()> {
+        self.0.commit()
+    }
+}
+
+fn decode<T: DeserializeOwned>(table: &str, key: &str, bytes: &[u8]) -> Result<T> {
+    serde_json::from_slice(bytes).map_err(|source| StoreError::Corrupt {
+        table: table.to_string(),
+        key: key.to_string(),
+        source,
+    })
+}
