@@ -2,6 +2,7 @@
 //! uses `anyhow`; every library crate has its own error types.
 
 mod policy_cmd;
+mod serve_cmd;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -19,6 +20,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the AWS-compatible endpoint.
+    Serve(serve_cmd::ServeArgs),
     /// Offline policy tools: simulate decisions, validate documents.
     Policy {
         #[command(subcommand)]
@@ -29,6 +32,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Serve(args) => serve_cmd::run(args).map(|()| ExitCode::SUCCESS),
         Command::Policy { command } => policy_cmd::run(command),
     };
     match result {

@@ -8,7 +8,7 @@ mod crypto;
 mod sqlite;
 
 pub use audit::{AuditEvent, AuditQuery};
-pub use crypto::{MasterKey, SealedSecret};
+pub use crypto::{random_bytes, MasterKey, SealedSecret};
 pub use sqlite::SqliteBackend;
 
 use serde::de::DeserializeOwned;

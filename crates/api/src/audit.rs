@@ -1,0 +1,123 @@
+//! The audit trail: every call, allowed or denied, recorded as a CloudTrail-shaped
+//! event. Events are queued and written by a background thread in batches, so calls
+//! never wait on the audit log's fsync.
+
+use crate::protocol::ApiError;
+use iam::{ids, Caller, CallerKind, RequestInfo};
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::time::Duration;
+use store::{AuditEvent, Store};
+
+/// Queues audit events for the writer thread.
+#[derive(Clone)]
+pub struct Auditor {
+    queue: Sender<AuditEvent>,
+}
+
+const BATCH: usize = 512;
+
+impl Auditor {
+    /// Starts the writer thread. It ends, after writing what is queued, when every
+    /// `Auditor` clone is dropped.
+    pub fn start(store: Store) -> (Auditor, std::thread::JoinHandle<()>) {
+        let (queue, rx) = mpsc::channel();
+        let writer = std::thread::Builder::new()
+            .name("audit-writer".into())
+            .spawn(move || write_batches(&store, &rx))
+            .unwrap_or_else(|e| panic!("cannot start the audit writer thread: {e}"));
+        (Auditor { queue }, writer)
+    }
+
+    pub fn record(&self, event: AuditEvent) {
+        if self.queue.send(event).is_err() {
+            tracing::error!("audit writer has stopped; an audit event was not recorded");
+        }
+    }
+}
+
+fn write_batches(store: &Store, rx: &Receiver<AuditEvent>) {
+    while let Ok(first) = rx.recv() {
+        let mut batch = vec![first];
+        while batch.len() < BATCH {
+            match rx.recv_timeout(Duration::from_millis(2)) {
+                Ok(e) => batch.push(e),
+                Err(_) => break,
+            }
+        }
+        if let Err(e) = store.append_audit(&batch) {
+            tracing::error!(error = %e, events = batch.len(), "cannot write audit events");
+        }
+    }
+}
+
+/// What is known of one call, for its audit event.
+pub struct CallRecord<'a> {
+    pub request_id: &'a str,
+    pub service: &'a str,
+    pub action: &'a str,
+    pub caller: Option<&'a Caller>,
+    pub access_key_id: &'a str,
+    pub info: &'a RequestInfo,
+    pub parameters: serde_json::Value,
+    pub error: Option<&'a ApiError>,
+    pub read_only: bool,
+}
+
+/// Builds the CloudTrail-shaped event of a call.
+pub fn event(r: CallRecord<'_>) -> AuditEvent {
+    let identity = match r.caller {
+        Some(c) => serde_json::json!({
+            "type": identity_type(c.kind),
+            "principalId": c.user_id,
+            "arn": c.arn,
+            "accountId": c.account,
+            "accessKeyId": c.access_key_id,
+            "userName": c.user_name,
+        }),
+        None => serde_json::json!({ "type": "Unknown", "accessKeyId": r.access_key_id }),
+    };
+    let event_source = format!("{}.amazonaws.com", r.service);
+    let time_ms = r.info.time_ms;
+    let event_id = ids::request_id();
+    let mut detail = serde_json::json!({
+        "eventVersion": "1.08",
+        "userIdentity": identity,
+        "eventTime": ids::iso8601(time_ms),
+        "eventSource": event_source,
+        "eventName": r.action,
+        "awsRegion": r.info.region,
+        "sourceIPAddress": r.info.source_ip,
+        "userAgent": r.info.user_agent,
+        "requestParameters": r.parameters,
+        "responseElements": null,
+        "requestID": r.request_id,
+        "eventID": event_id,
+        "readOnly": r.read_only,
+        "eventType": "AwsApiCall",
+        "managementEvent": true,
+        "recipientAccountId": r.caller.map(|c| c.account.clone()).unwrap_or_default(),
+    });
+    if let Some(e) = r.error {
+        detail["errorCode"] = e.code.clone().into();
+        detail["errorMessage"] = e.message.clone().into();
+    }
+    AuditEvent {
+        event_id,
+        time_ms,
+        account: r.caller.map(|c| c.account.clone()).unwrap_or_default(),
+        event_name: r.action.to_string(),
+        event_source,
+        user_name: r.caller.map(|c| c.user_name.clone()).unwrap_or_default(),
+        access_key_id: r.access_key_id.to_string(),
+        trace: r.error.map(|e| e.trace.clone()).unwrap_or_default(),
+        detail,
+    }
+}
+
+fn identity_type(kind: CallerKind) -> &'static str {
+    match kind {
+        CallerKind::Root => "Root",
+        CallerKind::User | CallerKind::UserSession => "IAMUser",
+        CallerKind::AssumedRole => "AssumedRole",
+    }
+}

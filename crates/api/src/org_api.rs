@@ -1,0 +1,16 @@
+//! Organizations' JSON 1.1 API.
+
+use crate::protocol::{ApiError, Call, Reply};
+use crate::server::AppState;
+
+pub fn handle(
+    _state: &AppState,
+    call: &Call,
+    _body: &serde_json::Value,
+) -> Result<Reply, ApiError> {
+    Err(ApiError::new(
+        400,
+        "UnknownOperationException",
+        format!("Unknown operation {}", call.action),
+    ))
+}

@@ -1,0 +1,212 @@
+//! Request and response shapes shared by the service handlers: Query parameters,
+//! the JSON 1.1 body, AWS error documents in each protocol's shape.
+
+use crate::xml;
+use iam::{Caller, IamError, RequestInfo};
+use std::sync::Arc;
+
+/// Which wire protocol a request speaks; errors are rendered in the same one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocol {
+    /// Form-encoded `Action=…` in, XML out (IAM, STS, SES v1). `namespace` is the XML namespace.
+    Query { namespace: &'static str },
+    /// `X-Amz-Target` + JSON in and out (Organizations, CloudTrail).
+    Json,
+}
+
+/// An error as a caller sees it.
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    pub code: String,
+    pub message: String,
+    pub status: u16,
+    /// The decision trace of an authorization denial (kept for the audit trail).
+    pub trace: Vec<String>,
+}
+
+impl ApiError {
+    pub fn new(status: u16, code: &str, message: impl Into<String>) -> ApiError {
+        ApiError {
+            code: code.to_string(),
+            message: message.into(),
+            status,
+            trace: Vec::new(),
+        }
+    }
+
+    pub fn missing(name: &str) -> ApiError {
+        ApiError::new(
+            400,
+            "MissingParameter",
+            format!("The request must contain the parameter {name}"),
+        )
+    }
+
+    pub fn invalid_action(action: &str) -> ApiError {
+        ApiError::new(
+            400,
+            "InvalidAction",
+            format!("The action {action} is not valid for this web service."),
+        )
+    }
+}
+
+impl From<IamError> for ApiError {
+    fn from(e: IamError) -> ApiError {
+        let trace = match &e {
+            IamError::AccessDenied { trace, .. } => trace.clone(),
+            _ => Vec::new(),
+        };
+        if let IamError::Store(inner) = &e {
+            tracing::error!(error = %inner, "store failure");
+        }
+        let message = match &e {
+            IamError::Store(_) => "We encountered an internal error. Please try again.".to_string(),
+            other => other.to_string(),
+        };
+        ApiError {
+            code: e.code().to_string(),
+            message,
+            status: e.status(),
+            trace,
+        }
+    }
+}
+
+impl From<sigv4::SigV4Error> for ApiError {
+    fn from(e: sigv4::SigV4Error) -> ApiError {
+        ApiError::new(e.http_status(), e.code(), e.to_string())
+    }
+}
+
+/// Form parameters of a Query request, in order.
+#[derive(Debug, Clone, Default)]
+pub struct Params(Vec<(String, String)>);
+
+impl Params {
+    pub fn parse(form: &[u8]) -> Params {
+        Params(
+            form_urlencoded::parse(form)
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect(),
+        )
+    }
+
+    pub fn extend_from(&mut self, other: Params) {
+        self.0.extend(other.0);
+    }
+
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn required(&self, name: &str) -> Result<&str, ApiError> {
+        self.get(name).ok_or_else(|| ApiError::missing(name))
+    }
+
+    /// `Name.member.1`, `Name.member.2`, … in index order.
+    pub fn members(&self, name: &str) -> Vec<&str> {
+        let prefix = format!("{name}.member.");
+        let mut items: Vec<(u32, &str)> = self
+            .0
+            .iter()
+            .filter_map(|(k, v)| Some((k.strip_prefix(&prefix)?.parse().ok()?, v.as_str())))
+            .collect();
+        items.sort_by_key(|(i, _)| *i);
+        items.into_iter().map(|(_, v)| v).collect()
+    }
+
+    pub fn integer(&self, name: &str) -> Result<Option<i64>, ApiError> {
+        self.get(name)
+            .map(|v| {
+                v.parse::<i64>().map_err(|_| {
+                    ApiError::new(
+                        400,
+                        "ValidationError",
+                        format!("Invalid value for parameter {name}: {v}"),
+                    )
+                })
+            })
+            .transpose()
+    }
+
+    pub fn boolean(&self, name: &str) -> bool {
+        self.get(name)
+            .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+    }
+
+    /// The parameters with secrets removed, for the audit trail.
+    pub fn redacted(&self) -> serde_json::Value {
+        let map: serde_json::Map<String, serde_json::Value> = self
+            .0
+            .iter()
+            .filter(|(k, _)| k != "Action" && k != "Version")
+            .map(|(k, v)| {
+                let secret = ["Password", "SecretAccessKey", "PrivateKey", "SessionToken"]
+                    .iter()
+                    .any(|s| k.contains(s));
+                (
+                    k.clone(),
+                    serde_json::Value::String(if secret {
+                        "HIDDEN_DUE_TO_SECURITY_REASONS".into()
+                    } else {
+                        v.clone()
+                    }),
+                )
+            })
+            .collect();
+        serde_json::Value::Object(map)
+    }
+}
+
+/// One authenticated call, ready for a service handler.
+pub struct Call {
+    pub action: String,
+    pub caller: Arc<Caller>,
+    pub info: RequestInfo,
+    pub request_id: String,
+}
+
+/// A rendered HTTP response.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub status: u16,
+    pub content_type: &'static str,
+    pub body: String,
+}
+
+impl Reply {
+    pub fn xml(body: String) -> Reply {
+        Reply {
+            status: 200,
+            content_type: "text/xml",
+            body,
+        }
+    }
+
+    pub fn json(value: &serde_json::Value) -> Reply {
+        Reply {
+            status: 200,
+            content_type: "application/x-amz-json-1.1",
+            body: value.to_string(),
+        }
+    }
+
+    pub fn error(protocol: Protocol, e: &ApiError, request_id: &str) -> Reply {
+        match protocol {
+            Protocol::Query { namespace } => Reply {
+                status: e.status,
+                content_type: "text/xml",
+                body: xml::query_error(namespace, e.status < 500, &e.code, &e.message, request_id),
+            },
+            Protocol::Json => Reply {
+                status: e.status,
+                content_type: "application/x-amz-json-1.1",
+                body: serde_json::json!({ "__type": e.code, "message": e.message }).to_string(),
+            },
+        }
+    }
+}

@@ -1,0 +1,329 @@
+//! The HTTP server: one endpoint for every service. The service comes from the SigV4
+//! credential scope (Query APIs) or the `X-Amz-Target` header (JSON APIs).
+
+use crate::audit::{self, Auditor, CallRecord};
+use crate::protocol::{ApiError, Call, Params, Protocol, Reply};
+use crate::{auth, cloudtrail_api, iam_api, org_api, sts_api};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::header::HeaderValue;
+use hyper::{Request, Response};
+use iam::{ids, Iam, RequestInfo};
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+
+/// Everything a request handler needs.
+pub struct AppState {
+    pub iam: Arc<Iam>,
+    pub auditor: Auditor,
+}
+
+/// Largest request body accepted.
+const MAX_BODY: usize = 40 * 1024 * 1024;
+
+pub const IAM_NAMESPACE: &str = "https://iam.amazonaws.com/doc/2010-05-08/";
+pub const STS_NAMESPACE: &str = "https://sts.amazonaws.com/doc/2011-06-15/";
+
+/// Serves until `shutdown` completes, then lets in-flight requests finish.
+pub async fn serve(
+    listener: TcpListener,
+    state: Arc<AppState>,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let (stream, peer) = match accepted {
+                    Ok(a) => a,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "accept failed");
+                        continue;
+                    }
+                };
+                let state = state.clone();
+                let service = hyper::service::service_fn(move |req| handle(state.clone(), peer, req));
+                let conn = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+                let conn = graceful.watch(conn);
+                tokio::spawn(async move {
+                    if let Err(e) = conn.await {
+                        tracing::debug!(error = %e, "connection ended with an error");
+                    }
+                });
+            }
+            () = &mut shutdown => break,
+        }
+    }
+    tokio::select! {
+        () = graceful.shutdown() => {}
+        () = tokio::time::sleep(std::time::Duration::from_secs(30)) => tracing::warn!("connections still open after 30 s; closing"),
+    }
+    Ok(())
+}
+
+async fn handle(
+    state: Arc<AppState>,
+    peer: SocketAddr,
+    req: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, Infallible> {
+    let (parts, body) = req.into_parts();
+    let request_id = ids::request_id();
+    let protocol = protocol_of(&parts.headers);
+    let body = match Limited::new(body, MAX_BODY).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(_) => {
+            let e = ApiError::new(
+                413,
+                "RequestEntityTooLarge",
+                "Request body exceeds the maximum allowed size",
+            );
+            return Ok(respond(
+                Reply::error(protocol, &e, &request_id),
+                &request_id,
+            ));
+        }
+    };
+    let rid = request_id.clone();
+    let reply =
+        tokio::task::spawn_blocking(move || dispatch(&state, peer, &parts, &body, protocol, &rid))
+            .await
+            .unwrap_or_else(|_| {
+                Reply::error(
+                    protocol,
+                    &ApiError::new(
+                        500,
+                        "InternalFailure",
+                        "The request processing has failed because of an unknown error.",
+                    ),
+                    &request_id,
+                )
+            });
+    Ok(respond(reply, &request_id))
+}
+
+fn respond(reply: Reply, request_id: &str) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(Bytes::from(reply.body)));
+    *response.status_mut() = hyper::StatusCode::from_u16(reply.status)
+        .unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
+    let headers = response.headers_mut();
+    headers.insert("content-type", HeaderValue::from_static(reply.content_type));
+    if let Ok(v) = HeaderValue::from_str(request_id) {
+        headers.insert("x-amzn-requestid", v);
+    }
+    response
+}
+
+fn protocol_of(headers: &hyper::HeaderMap) -> Protocol {
+    if headers.contains_key("x-amz-target") {
+        return Protocol::Json;
+    }
+    let scope_service = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|a| a.split("Credential=").nth(1))
+        .and_then(|c| c.split('/').nth(3));
+    match scope_service {
+        Some("sts") => Protocol::Query {
+            namespace: STS_NAMESPACE,
+        },
+        _ => Protocol::Query {
+            namespace: IAM_NAMESPACE,
+        },
+    }
+}
+
+fn dispatch(
+    state: &AppState,
+    peer: SocketAddr,
+    parts: &hyper::http::request::Parts,
+    body: &[u8],
+    protocol: Protocol,
+    request_id: &str,
+) -> Reply {
+    let headers: Vec<(&str, &str)> = parts
+        .headers
+        .iter()
+        .filter_map(|(k, v)| Some((k.as_str(), v.to_str().ok()?)))
+        .collect();
+    let header = |name: &str| {
+        headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| *v)
+    };
+    let query = parts.uri.query().unwrap_or("");
+    let http = sigv4::HttpRequest {
+        method: parts.method.as_str(),
+        path: parts.uri.path(),
+        query,
+        headers: &headers,
+        body,
+    };
+    let now = ids::now_ms();
+    let mut info = RequestInfo {
+        source_ip: peer.ip().to_string(),
+        secure_transport: false,
+        user_agent: header("user-agent").unwrap_or("").to_string(),
+        region: String::new(),
+        time_ms: now,
+    };
+    let mut params = Params::parse(query.as_bytes());
+    if protocol != Protocol::Json {
+        params.extend_from(Params::parse(body));
+    }
+    let target = header("x-amz-target").unwrap_or("");
+    let action = match protocol {
+        Protocol::Json => target.rsplit('.').next().unwrap_or("").to_string(),
+        Protocol::Query { .. } => params.get("Action").unwrap_or("").to_string(),
+    };
+    let (caller, scope) = match auth::authenticate(&state.iam, &http, now) {
+        Ok(ok) => ok,
+        Err((e, akid)) => {
+            let service = protocol_service(protocol, target);
+            record(
+                state,
+                request_id,
+                service,
+                &action,
+                None,
+                &akid,
+                &info,
+                &params,
+                Some(&e),
+            );
+            return Reply::error(protocol, &e, request_id);
+        }
+    };
+    info.region = scope.region.clone();
+    let service = match protocol {
+        Protocol::Json => protocol_service(protocol, target),
+        Protocol::Query { .. } => scope.service.as_str(),
+    };
+    let call = Call {
+        action: action.clone(),
+        caller: caller.clone(),
+        info: info.clone(),
+        request_id: request_id.to_string(),
+    };
+    let result = match (protocol, service) {
+        (Protocol::Query { .. }, "iam") => iam_api::handle(state, &call, &params),
+        (Protocol::Query { .. }, "sts") => sts_api::handle(state, &call, &params),
+        (Protocol::Json, "organizations") => {
+            json_body(body).and_then(|b| org_api::handle(state, &call, &b))
+        }
+        (Protocol::Json, "cloudtrail") => {
+            json_body(body).and_then(|b| cloudtrail_api::handle(state, &call, &b))
+        }
+        (Protocol::Json, _) => Err(ApiError::new(
+            400,
+            "UnknownOperationException",
+            format!("Unknown operation {target}"),
+        )),
+        (Protocol::Query { .. }, _) if action.is_empty() => {
+            Err(ApiError::new(400, "MissingAction", "Missing Action"))
+        }
+        (Protocol::Query { .. }, _) => Err(ApiError::invalid_action(&action)),
+    };
+    let parameters = match protocol {
+        Protocol::Json => json_body(body).map(|b| redact_json(&b)).unwrap_or_default(),
+        Protocol::Query { .. } => params.redacted(),
+    };
+    let error = result.as_ref().err();
+    state.auditor.record(audit::event(CallRecord {
+        request_id,
+        service,
+        action: &action,
+        caller: Some(&caller),
+        access_key_id: &caller.access_key_id,
+        info: &info,
+        parameters,
+        error,
+        read_only: is_read_only(&action),
+    }));
+    if let Some(e) = error {
+        tracing::info!(request_id, action = %action, principal = %caller.arn, code = %e.code, "call failed");
+    }
+    result.unwrap_or_else(|e| Reply::error(protocol, &e, request_id))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn record(
+    state: &AppState,
+    request_id: &str,
+    service: &str,
+    action: &str,
+    caller: Option<&iam::Caller>,
+    akid: &str,
+    info: &RequestInfo,
+    params: &Params,
+    error: Option<&ApiError>,
+) {
+    state.auditor.record(audit::event(CallRecord {
+        request_id,
+        service,
+        action,
+        caller,
+        access_key_id: akid,
+        info,
+        parameters: params.redacted(),
+        error,
+        read_only: is_read_only(action),
+    }));
+}
+
+fn protocol_service(protocol: Protocol, target: &str) -> &'static str {
+    match protocol {
+        Protocol::Json if target.starts_with("AWSOrganizations") => "organizations",
+        Protocol::Json if target.contains("CloudTrail") => "cloudtrail",
+        Protocol::Json => "unknown",
+        Protocol::Query { namespace } if namespace == STS_NAMESPACE => "sts",
+        Protocol::Query { .. } => "iam",
+    }
+}
+
+fn json_body(body: &[u8]) -> Result<serde_json::Value, ApiError> {
+    if body.is_empty() {
+        return Ok(serde_json::json!({}));
+    }
+    serde_json::from_slice(body).map_err(|e| {
+        ApiError::new(
+            400,
+            "SerializationException",
+            format!("Malformed JSON body: {e}"),
+        )
+    })
+}
+
+fn redact_json(v: &serde_json::Value) -> serde_json::Value {
+    match v {
+        serde_json::Value::Object(m) => m
+            .iter()
+            .map(|(k, v)| {
+                let secret = ["Password", "SecretAccessKey", "PrivateKey", "SessionToken"]
+                    .iter()
+                    .any(|s| k.contains(s));
+                (
+                    k.clone(),
+                    if secret {
+                        "HIDDEN_DUE_TO_SECURITY_REASONS".into()
+                    } else {
+                        redact_json(v)
+                    },
+                )
+            })
+            .collect(),
+        other => other.clone(),
+    }
+}
+
+fn is_read_only(action: &str) -> bool {
+    ["Get", "List", "Describe", "Lookup", "Simulate"]
+        .iter()
+        .any(|p| action.starts_with(p))
+}

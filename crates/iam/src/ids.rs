@@ -1,0 +1,115 @@
+//! Identifiers and clocks in AWS's formats: access key ids (AKIA/ASIA), unique ids
+//! (AIDA user, AROA role, AGPA group, ANPA policy), secrets, session tokens, request
+//! ids, and ISO 8601 timestamps.
+
+use crate::IamError;
+
+const BASE32: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+const BASE62: &[u8; 62] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+
+fn random<const N: usize>() -> Result<[u8; N], IamError> {
+    store::random_bytes::<N>().map_err(IamError::Store)
+}
+
+fn encode(bytes: &[u8], alphabet: &[u8]) -> String {
+    bytes
+        .iter()
+        .map(|b| char::from(alphabet[usize::from(*b) % alphabet.len()]))
+        .collect()
+}
+
+/// A 4-letter prefix followed by 16 upper-case base32 characters (20 in all).
+pub fn unique_id(prefix: &str) -> Result<String, IamError> {
+    Ok(format!("{prefix}{}", encode(&random::<16>()?, BASE32)))
+}
+
+/// A 40-character secret access key.
+pub fn secret_access_key() -> Result<String, IamError> {
+    let mut s = encode(&random::<40>()?, BASE62);
+    s.replace_range(10..11, "/");
+    Ok(s)
+}
+
+/// An opaque session token.
+pub fn session_token() -> Result<String, IamError> {
+    Ok(format!("FwoGZXIvYXdzE{}", encode(&random::<96>()?, BASE62)))
+}
+
+/// A request id in AWS's UUID form.
+pub fn request_id() -> String {
+    let b = store::random_bytes::<16>().unwrap_or_default();
+    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
+}
+
+/// A lower-case id of `len` characters from `[a-z0-9]` (organization ids and the like).
+pub fn short_id(len: usize) -> Result<String, IamError> {
+    let bytes = random::<32>()?;
+    Ok(encode(
+        &bytes[..len.min(32)],
+        b"abcdefghijklmnopqrstuvwxyz0123456789",
+    ))
+}
+
+/// A 12-digit account id.
+pub fn account_id() -> Result<String, IamError> {
+    let bytes = random::<12>()?;
+    Ok(bytes.iter().map(|b| char::from(b'0' + b % 10)).collect())
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// `2025-03-01T10:00:00Z` for epoch milliseconds.
+pub fn iso8601(ms: i64) -> String {
+    let secs = ms.div_euclid(1000);
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// Proleptic Gregorian date of a day count since 1970-01-01.
+fn civil_from_days(z: i64) -> (i64, i64, i64) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats() {
+        assert_eq!(iso8601(1_740_823_200_000), "2025-03-01T10:00:00Z");
+        assert_eq!(iso8601(0), "1970-01-01T00:00:00Z");
+        let id = unique_id("AKIA").unwrap();
+        assert_eq!(id.len(), 20);
+        assert!(id.starts_with("AKIA"));
+        assert_eq!(secret_access_key().unwrap().len(), 40);
+        assert_eq!(request_id().len(), 36);
+        assert_eq!(account_id().unwrap().len(), 12);
+    }
+}

@@ -1,0 +1,118 @@
+//! `sesame serve`: the AWS-compatible endpoint on the embedded store.
+
+use anyhow::Context as _;
+use clap::Args;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+#[derive(Args)]
+pub struct ServeArgs {
+    /// Where all state lives (created if missing).
+    #[arg(long, default_value = "./sesame-data")]
+    data_dir: PathBuf,
+    /// AWS-compatible HTTP endpoint; port 0 picks a free port.
+    #[arg(long, default_value = "127.0.0.1:4566")]
+    http: String,
+}
+
+/// Root credentials and account of the management account, from the environment.
+struct Bootstrap {
+    account_id: String,
+    access_key_id: String,
+    secret_access_key: String,
+}
+
+impl Bootstrap {
+    fn from_env() -> anyhow::Result<Bootstrap> {
+        let account_id =
+            std::env::var("SESAME_ACCOUNT_ID").unwrap_or_else(|_| "000000000000".into());
+        anyhow::ensure!(
+            account_id.len() == 12 && account_id.bytes().all(|b| b.is_ascii_digit()),
+            "SESAME_ACCOUNT_ID must be 12 digits"
+        );
+        Ok(Bootstrap {
+            account_id,
+            access_key_id: std::env::var("SESAME_ROOT_ACCESS_KEY_ID")
+                .unwrap_or_else(|_| "AKIASESAMEROOT000000".into()),
+            secret_access_key: std::env::var("SESAME_ROOT_SECRET_ACCESS_KEY")
+                .unwrap_or_else(|_| "sesame-root-secret-change-me-0000000000".into()),
+        })
+    }
+}
+
+pub fn run(args: ServeArgs) -> anyhow::Result<()> {
+    init_logging();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(serve(args))
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let backend = store::SqliteBackend::open(&args.data_dir)
+        .with_context(|| format!("opening the store in {}", args.data_dir.display()))?;
+    let store = store::Store::new(Arc::new(backend));
+    let key = store::MasterKey::load(
+        &args.data_dir,
+        std::env::var("SESAME_MASTER_KEY").ok().as_deref(),
+    )?;
+    let iam = Arc::new(iam::Iam::new(store.clone(), key));
+    let boot = Bootstrap::from_env()?;
+    iam.bootstrap(
+        &boot.account_id,
+        &boot.access_key_id,
+        &boot.secret_access_key,
+    )?;
+    let (auditor, audit_writer) = api::Auditor::start(store);
+    let state = Arc::new(api::AppState { iam, auditor });
+    let listener = tokio::net::TcpListener::bind(&args.http)
+        .await
+        .with_context(|| format!("binding {}", args.http))?;
+    println!("http listening on {}", listener.local_addr()?);
+    tracing::info!(data_dir = %args.data_dir.display(), "sesame serving");
+    api::serve(listener, state.clone(), shutdown_signal()).await?;
+    drop(state);
+    // The writer ends once the last queue handle is gone, after writing what is queued.
+    let flushed = tokio::task::spawn_blocking(move || audit_writer.join());
+    if tokio::time::timeout(std::time::Duration::from_secs(10), flushed)
+        .await
+        .is_err()
+    {
+        tracing::warn!("audit writer did not finish within 10 s");
+    }
+    tracing::info!("sesame stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot listen for SIGTERM");
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}
+
+fn init_logging() {
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_env("SESAME_LOG").unwrap_or_else(|_| "info".into());
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
