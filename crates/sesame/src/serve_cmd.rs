@@ -58,6 +58,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     )?;
     let iam = Arc::new(iam::Iam::new(store.clone(), key));
     let boot = Bootstrap::from_env()?;
+    if std::env::var_os("SESAME_ROOT_SECRET_ACCESS_KEY").is_none() {
+        tracing::warn!(access_key_id = %boot.access_key_id, "SESAME_ROOT_SECRET_ACCESS_KEY is not set: using the built-in development root credentials (see README)");
+    }
     iam.bootstrap(
         &boot.account_id,
         &boot.access_key_id,
