@@ -12,6 +12,8 @@ pub enum Protocol {
     Query { namespace: &'static str },
     /// `X-Amz-Target` + JSON in and out (Organizations, CloudTrail).
     Json,
+    /// REST paths with JSON bodies (SES v2).
+    Rest,
 }
 
 /// An error as a caller sees it.
@@ -22,6 +24,8 @@ pub struct ApiError {
     pub status: u16,
     /// The decision trace of an authorization denial (kept for the audit trail).
     pub trace: Vec<String>,
+    /// The `Reason` member some JSON errors carry (e.g. Organizations' InvalidInputException).
+    pub reason: Option<String>,
 }
 
 impl ApiError {
@@ -31,6 +35,7 @@ impl ApiError {
             message: message.into(),
             status,
             trace: Vec::new(),
+            reason: None,
         }
     }
 
@@ -69,6 +74,7 @@ impl From<IamError> for ApiError {
             message,
             status: e.status(),
             trace,
+            reason: e.reason().map(str::to_string),
         }
     }
 }
@@ -202,9 +208,20 @@ impl Reply {
                 content_type: "text/xml",
                 body: xml::query_error(namespace, e.status < 500, &e.code, &e.message, request_id),
             },
-            Protocol::Json => Reply {
+            Protocol::Json => {
+                let mut body = serde_json::json!({ "__type": e.code, "message": e.message });
+                if let Some(reason) = &e.reason {
+                    body["Reason"] = serde_json::Value::String(reason.clone());
+                }
+                Reply {
+                    status: e.status,
+                    content_type: "application/x-amz-json-1.1",
+                    body: body.to_string(),
+                }
+            }
+            Protocol::Rest => Reply {
                 status: e.status,
-                content_type: "application/x-amz-json-1.1",
+                content_type: "application/json",
                 body: serde_json::json!({ "__type": e.code, "message": e.message }).to_string(),
             },
         }

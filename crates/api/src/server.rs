@@ -3,7 +3,7 @@
 
 use crate::audit::{self, Auditor, CallRecord};
 use crate::protocol::{ApiError, Call, Params, Protocol, Reply};
-use crate::{auth, cloudtrail_api, iam_api, org_api, sts_api};
+use crate::{auth, cloudtrail_api, iam_api, org_api, ses_v1_api, ses_v2_api, sts_api};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
@@ -19,6 +19,7 @@ use tokio::net::TcpListener;
 /// Everything a request handler needs.
 pub struct AppState {
     pub iam: Arc<Iam>,
+    pub ses: Arc<ses::Ses>,
     pub auditor: Auditor,
 }
 
@@ -74,7 +75,7 @@ async fn handle(
 ) -> Result<Response<Full<Bytes>>, Infallible> {
     let (parts, body) = req.into_parts();
     let request_id = ids::request_id();
-    let protocol = protocol_of(&parts.headers);
+    let protocol = protocol_of(&parts.uri, &parts.headers);
     let body = match Limited::new(body, MAX_BODY).collect().await {
         Ok(collected) => collected.to_bytes(),
         Err(_) => {
@@ -90,20 +91,26 @@ async fn handle(
         }
     };
     let rid = request_id.clone();
-    let reply =
-        tokio::task::spawn_blocking(move || dispatch(&state, peer, &parts, &body, protocol, &rid))
-            .await
-            .unwrap_or_else(|_| {
-                Reply::error(
-                    protocol,
-                    &ApiError::new(
-                        500,
-                        "InternalFailure",
-                        "The request processing has failed because of an unknown error.",
-                    ),
-                    &request_id,
-                )
-            });
+    let internal = parts.uri.path().starts_with("/_sesame/");
+    let reply = tokio::task::spawn_blocking(move || {
+        if internal {
+            crate::internal::handle(&state, parts.method.as_str(), parts.uri.path())
+        } else {
+            dispatch(&state, peer, &parts, &body, protocol, &rid)
+        }
+    })
+    .await
+    .unwrap_or_else(|_| {
+        Reply::error(
+            protocol,
+            &ApiError::new(
+                500,
+                "InternalFailure",
+                "The request processing has failed because of an unknown error.",
+            ),
+            &request_id,
+        )
+    });
     Ok(respond(reply, &request_id))
 }
 
@@ -119,9 +126,12 @@ fn respond(reply: Reply, request_id: &str) -> Response<Full<Bytes>> {
     response
 }
 
-fn protocol_of(headers: &hyper::HeaderMap) -> Protocol {
+fn protocol_of(uri: &hyper::Uri, headers: &hyper::HeaderMap) -> Protocol {
     if headers.contains_key("x-amz-target") {
         return Protocol::Json;
+    }
+    if uri.path().starts_with("/v2/email/") {
+        return Protocol::Rest;
     }
     let scope_service = headers
         .get("authorization")
@@ -174,13 +184,14 @@ fn dispatch(
         time_ms: now,
     };
     let mut params = Params::parse(query.as_bytes());
-    if protocol != Protocol::Json {
+    if matches!(protocol, Protocol::Query { .. }) {
         params.extend_from(Params::parse(body));
     }
     let target = header("x-amz-target").unwrap_or("");
     let action = match protocol {
         Protocol::Json => target.rsplit('.').next().unwrap_or("").to_string(),
         Protocol::Query { .. } => params.get("Action").unwrap_or("").to_string(),
+        Protocol::Rest => ses_v2_operation(parts.method.as_str(), parts.uri.path()),
     };
     let (caller, scope) = match auth::authenticate(&state.iam, &http, now) {
         Ok(ok) => ok,
@@ -202,7 +213,7 @@ fn dispatch(
     };
     info.region = scope.region.clone();
     let service = match protocol {
-        Protocol::Json => protocol_service(protocol, target),
+        Protocol::Json | Protocol::Rest => protocol_service(protocol, target),
         Protocol::Query { .. } => scope.service.as_str(),
     };
     let call = Call {
@@ -214,6 +225,10 @@ fn dispatch(
     let result = match (protocol, service) {
         (Protocol::Query { .. }, "iam") => iam_api::handle(state, &call, &params),
         (Protocol::Query { .. }, "sts") => sts_api::handle(state, &call, &params),
+        (Protocol::Query { .. }, "ses" | "email") => ses_v1_api::handle(state, &call, &params),
+        (Protocol::Rest, _) => json_body(body).and_then(|b| {
+            ses_v2_api::handle(state, &call, parts.method.as_str(), parts.uri.path(), &b)
+        }),
         (Protocol::Json, "organizations") => {
             json_body(body).and_then(|b| org_api::handle(state, &call, &b))
         }
@@ -231,7 +246,9 @@ fn dispatch(
         (Protocol::Query { .. }, _) => Err(ApiError::invalid_action(&action)),
     };
     let parameters = match protocol {
-        Protocol::Json => json_body(body).map(|b| redact_json(&b)).unwrap_or_default(),
+        Protocol::Json | Protocol::Rest => {
+            json_body(body).map(|b| redact_json(&b)).unwrap_or_default()
+        }
         Protocol::Query { .. } => params.redacted(),
     };
     let error = result.as_ref().err();
@@ -282,9 +299,31 @@ fn protocol_service(protocol: Protocol, target: &str) -> &'static str {
         Protocol::Json if target.starts_with("AWSOrganizations") => "organizations",
         Protocol::Json if target.contains("CloudTrail") => "cloudtrail",
         Protocol::Json => "unknown",
+        Protocol::Rest => "ses",
         Protocol::Query { namespace } if namespace == STS_NAMESPACE => "sts",
+        Protocol::Query { namespace } if namespace == ses_v1_api::SES_NAMESPACE => "ses",
         Protocol::Query { .. } => "iam",
     }
+}
+
+/// The SES v2 operation name of a REST request, for the audit trail.
+fn ses_v2_operation(method: &str, path: &str) -> String {
+    let segments: Vec<&str> = path.trim_start_matches("/v2/email/").split('/').collect();
+    let name = match (method, segments.as_slice()) {
+        ("POST", ["outbound-emails"]) => "SendEmail",
+        ("POST", ["identities"]) => "CreateEmailIdentity",
+        ("GET", ["identities"]) => "ListEmailIdentities",
+        ("GET", ["identities", _]) => "GetEmailIdentity",
+        ("DELETE", ["identities", _]) => "DeleteEmailIdentity",
+        ("GET", ["identities", _, "policies"]) => "GetEmailIdentityPolicies",
+        ("POST", ["identities", _, "policies", _]) => "CreateEmailIdentityPolicy",
+        ("PUT", ["identities", _, "policies", _]) => "UpdateEmailIdentityPolicy",
+        ("DELETE", ["identities", _, "policies", _]) => "DeleteEmailIdentityPolicy",
+        ("GET", ["account"]) => "GetAccount",
+        ("PUT", ["account", "sending"]) => "PutAccountSendingAttributes",
+        _ => "Unknown",
+    };
+    name.to_string()
 }
 
 fn json_body(body: &[u8]) -> Result<serde_json::Value, ApiError> {

@@ -1,6 +1,7 @@
 //! The `sesame` binary: the command line over the workspace's crates. Only this edge
 //! uses `anyhow`; every library crate has its own error types.
 
+mod admin_cmd;
 mod policy_cmd;
 mod serve_cmd;
 
@@ -22,6 +23,11 @@ struct Cli {
 enum Command {
     /// Run the AWS-compatible endpoint.
     Serve(serve_cmd::ServeArgs),
+    /// Operator commands on a data directory.
+    Admin {
+        #[command(subcommand)]
+        command: admin_cmd::AdminCommand,
+    },
     /// Offline policy tools: simulate decisions, validate documents.
     Policy {
         #[command(subcommand)]
@@ -34,6 +40,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Serve(args) => serve_cmd::run(args).map(|()| ExitCode::SUCCESS),
         Command::Policy { command } => policy_cmd::run(command),
+        Command::Admin { command } => admin_cmd::run(command).map(|()| ExitCode::SUCCESS),
     };
     match result {
         Ok(code) => code,

@@ -40,6 +40,14 @@ impl Bootstrap {
     }
 }
 
+/// Opens the store of a data directory (for the server and operator commands).
+pub fn open_store(data_dir: &std::path::Path) -> anyhow::Result<(store::Store, store::MasterKey)> {
+    let backend = store::SqliteBackend::open(data_dir)
+        .with_context(|| format!("opening the store in {}", data_dir.display()))?;
+    let key = store::MasterKey::load(data_dir, std::env::var("SESAME_MASTER_KEY").ok().as_deref())?;
+    Ok((store::Store::new(Arc::new(backend)), key))
+}
+
 pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     init_logging();
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -66,12 +74,18 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         &boot.access_key_id,
         &boot.secret_access_key,
     )?;
-    let (auditor, audit_writer) = api::Auditor::start(store);
-    let state = Arc::new(api::AppState { iam, auditor });
     let listener = tokio::net::TcpListener::bind(&args.http)
         .await
         .with_context(|| format!("binding {}", args.http))?;
-    println!("http listening on {}", listener.local_addr()?);
+    let address = listener.local_addr()?;
+    let ses = Arc::new(ses::Ses::new(
+        store.clone(),
+        iam.clone(),
+        format!("http://{address}"),
+    ));
+    let (auditor, audit_writer) = api::Auditor::start(store);
+    let state = Arc::new(api::AppState { iam, ses, auditor });
+    println!("http listening on {address}");
     tracing::info!(data_dir = %args.data_dir.display(), "sesame serving");
     api::serve(listener, state.clone(), shutdown_signal()).await?;
     drop(state);

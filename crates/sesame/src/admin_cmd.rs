@@ -1,0 +1,60 @@
+//! `sesame admin`: operator commands on the store of a data directory (they work
+//! while the server runs).
+
+use crate::serve_cmd::open_store;
+use clap::Subcommand;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+#[derive(Subcommand)]
+pub enum AdminCommand {
+    /// Mark an email address or domain identity verified (creating it when missing).
+    VerifyIdentity {
+        identity: String,
+        #[arg(long)]
+        account: String,
+        #[arg(long)]
+        region: String,
+        #[arg(long, default_value = "./sesame-data")]
+        data_dir: PathBuf,
+    },
+    /// Take an account out of the SES sandbox in a region.
+    ProductionAccess {
+        #[arg(long)]
+        account: String,
+        #[arg(long)]
+        region: String,
+        #[arg(long, default_value = "./sesame-data")]
+        data_dir: PathBuf,
+    },
+}
+
+pub fn run(command: AdminCommand) -> anyhow::Result<()> {
+    match command {
+        AdminCommand::VerifyIdentity {
+            identity,
+            account,
+            region,
+            data_dir,
+        } => {
+            let ses = open_ses(&data_dir)?;
+            let verified = ses.mark_verified(&account, &region, &identity)?;
+            println!("verified {} ({})", verified.name, verified.arn());
+        }
+        AdminCommand::ProductionAccess {
+            account,
+            region,
+            data_dir,
+        } => {
+            open_ses(&data_dir)?.grant_production_access(&account, &region)?;
+            println!("account {account} has production access in {region}");
+        }
+    }
+    Ok(())
+}
+
+fn open_ses(data_dir: &std::path::Path) -> anyhow::Result<ses::Ses> {
+    let (store, key) = open_store(data_dir)?;
+    let iam = Arc::new(iam::Iam::new(store.clone(), key));
+    Ok(ses::Ses::new(store, iam, String::new()))
+}
