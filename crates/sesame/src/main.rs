@@ -4,6 +4,7 @@
 mod admin_cmd;
 mod policy_cmd;
 mod serve_cmd;
+mod smtp_password_cmd;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -28,6 +29,8 @@ enum Command {
         #[command(subcommand)]
         command: admin_cmd::AdminCommand,
     },
+    /// Print the SES SMTP password of an access key for a region.
+    SmtpPassword(smtp_password_cmd::SmtpPasswordArgs),
     /// Offline policy tools: simulate decisions, validate documents.
     Policy {
         #[command(subcommand)]
@@ -40,6 +43,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Serve(args) => serve_cmd::run(args).map(|()| ExitCode::SUCCESS),
         Command::Policy { command } => policy_cmd::run(command),
+        Command::SmtpPassword(args) => smtp_password_cmd::run(args).map(|()| ExitCode::SUCCESS),
         Command::Admin { command } => admin_cmd::run(command).map(|()| ExitCode::SUCCESS),
     };
     match result {

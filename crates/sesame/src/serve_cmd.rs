@@ -13,6 +13,30 @@ pub struct ServeArgs {
     /// AWS-compatible HTTP endpoint; port 0 picks a free port.
     #[arg(long, default_value = "127.0.0.1:4566")]
     http: String,
+    /// SMTP submission interface (STARTTLS offered when a certificate is configured).
+    #[arg(long)]
+    smtp: Option<String>,
+    /// Implicit-TLS SMTP listener (needs --tls-cert and --tls-key).
+    #[arg(long)]
+    smtps: Option<String>,
+    /// PEM certificate chain for STARTTLS and the implicit-TLS listener.
+    #[arg(long, requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// PEM private key of --tls-cert.
+    #[arg(long, requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Allow SMTP AUTH without TLS (loopback development only).
+    #[arg(long)]
+    smtp_insecure_auth: bool,
+    /// The region whose SMTP credentials the SMTP listener accepts.
+    #[arg(long, default_value = "us-east-1")]
+    smtp_region: String,
+    /// Seconds an SMTP client may stay silent between commands.
+    #[arg(long, default_value_t = 300)]
+    smtp_timeout: u64,
+    /// Most concurrent SMTP connections.
+    #[arg(long, default_value_t = 200)]
+    smtp_max_connections: usize,
 }
 
 /// Root credentials and account of the management account, from the environment.
@@ -83,11 +107,15 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         iam.clone(),
         format!("http://{address}"),
     ));
+    let smtp_tasks = start_smtp(&args, iam.clone(), ses.clone()).await?;
     let (auditor, audit_writer) = api::Auditor::start(store);
     let state = Arc::new(api::AppState { iam, ses, auditor });
     println!("http listening on {address}");
     tracing::info!(data_dir = %args.data_dir.display(), "sesame serving");
     api::serve(listener, state.clone(), shutdown_signal()).await?;
+    for task in smtp_tasks {
+        task.abort();
+    }
     drop(state);
     // The writer ends once the last queue handle is gone, after writing what is queued.
     let flushed = tokio::task::spawn_blocking(move || audit_writer.join());
@@ -99,6 +127,55 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     tracing::info!("sesame stopped");
     Ok(())
+}
+
+/// Binds the SMTP listeners that were asked for and starts serving them.
+async fn start_smtp(
+    args: &ServeArgs,
+    iam: Arc<iam::Iam>,
+    ses: Arc<ses::Ses>,
+) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>> {
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(smtp::acceptor(cert, key)?),
+        _ => None,
+    };
+    let backend = Arc::new(smtp::SmtpBackend {
+        iam,
+        ses,
+        region: args.smtp_region.clone(),
+    });
+    let config = smtp::session::Config {
+        hostname: "email-smtp.sesame.local".into(),
+        starttls_available: tls.is_some(),
+        insecure_auth: args.smtp_insecure_auth,
+        max_message_bytes: 10 * 1024 * 1024,
+        max_recipients: 50,
+    };
+    let limits = smtp::Limits {
+        max_connections: args.smtp_max_connections,
+        command_timeout: std::time::Duration::from_secs(args.smtp_timeout),
+        data_timeout: std::time::Duration::from_secs(args.smtp_timeout),
+    };
+    let server = Arc::new(smtp::SmtpServer::new(backend, config, tls.clone(), limits));
+    let mut tasks = Vec::new();
+    for (addr, implicit) in [(&args.smtp, false), (&args.smtps, true)] {
+        let Some(addr) = addr else { continue };
+        anyhow::ensure!(
+            !implicit || tls.is_some(),
+            "--smtps needs --tls-cert and --tls-key"
+        );
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("binding {addr}"))?;
+        let label = if implicit { "smtps" } else { "smtp" };
+        println!("{label} listening on {}", listener.local_addr()?);
+        tasks.push(tokio::spawn(server.clone().serve(
+            listener,
+            implicit,
+            std::future::pending(),
+        )));
+    }
+    Ok(tasks)
 }
 
 async fn shutdown_signal() {
