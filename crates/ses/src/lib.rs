@@ -10,6 +10,7 @@ pub mod mime;
 pub mod model;
 mod quota;
 mod send;
+mod spool;
 
 pub use error::SesError;
 pub use identity::IdentityAttributes;
@@ -25,6 +26,7 @@ pub struct Ses {
     store: Store,
     iam: Arc<Iam>,
     quotas: quota::Quotas,
+    spool: spool::Spool,
     /// Where verification links point (the server's own URL).
     public_url: String,
 }
@@ -32,6 +34,7 @@ pub struct Ses {
 impl Ses {
     pub fn new(store: Store, iam: Arc<Iam>, public_url: String) -> Ses {
         Ses {
+            spool: spool::Spool::start(store.clone()),
             store,
             iam,
             quotas: quota::Quotas::default(),

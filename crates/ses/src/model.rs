@@ -51,6 +51,9 @@ impl Identity {
 pub struct AccountSettings {
     pub production: bool,
     pub sending_enabled: bool,
+    /// Quota raised by the operator (messages per 24 hours, messages per second).
+    #[serde(default)]
+    pub custom_quota: Option<(f64, f64)>,
 }
 
 impl Default for AccountSettings {
@@ -58,6 +61,7 @@ impl Default for AccountSettings {
         AccountSettings {
             production: false,
             sending_enabled: true,
+            custom_quota: None,
         }
     }
 }
@@ -65,7 +69,9 @@ impl Default for AccountSettings {
 impl AccountSettings {
     /// (messages per 24 hours, messages per second)
     pub fn quota(&self) -> (f64, f64) {
-        if self.production {
+        if let Some(custom) = self.custom_quota {
+            custom
+        } else if self.production {
             (50_000.0, 14.0)
         } else {
             (200.0, 1.0)

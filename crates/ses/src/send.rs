@@ -362,6 +362,22 @@ impl Ses {
         Ok(s.unwrap_or_default())
     }
 
+    /// Operator action: sets the sending quota of an account in a region.
+    pub fn set_quota(
+        &self,
+        account: &str,
+        region: &str,
+        max_24h: f64,
+        max_rate: f64,
+    ) -> Result<(), SesError> {
+        let mut settings = self.settings(account, region)?;
+        settings.custom_quota = Some((max_24h, max_rate));
+        let mut tx = self.store.write()?;
+        tx.put(table::ACCOUNTS, &scoped_key(account, region, ""), &settings)?;
+        tx.commit()?;
+        Ok(())
+    }
+
     /// Operator action: production access (out of the sandbox) for an account in a region.
     pub fn grant_production_access(&self, account: &str, region: &str) -> Result<(), SesError> {
         let mut settings = self.settings(account, region)?;
@@ -374,14 +390,7 @@ impl Ses {
 
     /// Stores an accepted message durably (the store's commit is synchronous).
     pub(crate) fn accept(&self, message: StoredMessage) -> Result<(), SesError> {
-        let mut tx = self.store.write()?;
-        tx.put(
-            table::MESSAGES,
-            &format!("{:016}-{}", message.created_ms, message.message_id),
-            &message,
-        )?;
-        tx.commit()?;
-        Ok(())
+        self.spool.accept(message)
     }
 
     /// The capture store, oldest first.
@@ -393,10 +402,7 @@ impl Ses {
         let mut tx = self.store.write()?;
         let keys: Vec<StoredMessage> = tx.scan(table::MESSAGES, "")?;
         for m in &keys {
-            tx.delete(
-                table::MESSAGES,
-                &format!("{:016}-{}", m.created_ms, m.message_id),
-            )?;
+            tx.delete(table::MESSAGES, &crate::spool::message_key(m))?;
         }
         tx.commit()?;
         Ok(keys.len())

@@ -18,6 +18,21 @@ pub enum AdminCommand {
         #[arg(long, default_value = "./sesame-data")]
         data_dir: PathBuf,
     },
+    /// Set an account's sending quota in a region.
+    SetQuota {
+        #[arg(long)]
+        account: String,
+        #[arg(long)]
+        region: String,
+        /// Messages (recipients) per rolling 24 hours.
+        #[arg(long)]
+        max_24_hour_send: f64,
+        /// Messages (recipients) per second.
+        #[arg(long)]
+        max_send_rate: f64,
+        #[arg(long, default_value = "./sesame-data")]
+        data_dir: PathBuf,
+    },
     /// Take an account out of the SES sandbox in a region.
     ProductionAccess {
         #[arg(long)]
@@ -40,6 +55,16 @@ pub fn run(command: AdminCommand) -> anyhow::Result<()> {
             let ses = open_ses(&data_dir)?;
             let verified = ses.mark_verified(&account, &region, &identity)?;
             println!("verified {} ({})", verified.name, verified.arn());
+        }
+        AdminCommand::SetQuota {
+            account,
+            region,
+            max_24_hour_send,
+            max_send_rate,
+            data_dir,
+        } => {
+            open_ses(&data_dir)?.set_quota(&account, &region, max_24_hour_send, max_send_rate)?;
+            println!("account {account} in {region}: {max_24_hour_send} per 24 hours, {max_send_rate} per second");
         }
         AdminCommand::ProductionAccess {
             account,

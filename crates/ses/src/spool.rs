@@ -1,0 +1,91 @@
+//! Durable accept with group commit: concurrent sends hand their messages to one
+//! committer thread, which writes every message waiting at that moment in a single
+//! synchronous transaction (one fsync), then answers each sender. A send returns only
+//! after its message is on disk.
+
+use crate::model::{table, StoredMessage};
+use crate::SesError;
+use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
+use std::sync::Mutex;
+use store::Store;
+
+type Waiter = SyncSender<Result<(), String>>;
+
+pub(crate) struct Spool {
+    queue: Mutex<Sender<(StoredMessage, Waiter)>>,
+}
+
+/// Most messages written in one transaction.
+const MAX_BATCH: usize = 1024;
+
+impl Spool {
+    pub fn start(store: Store) -> Spool {
+        let (queue, rx) = mpsc::channel();
+        std::thread::Builder::new()
+            .name("spool-committer".into())
+            .spawn(move || commit_batches(&store, &rx))
+            .unwrap_or_else(|e| panic!("cannot start the spool committer thread: {e}"));
+        Spool {
+            queue: Mutex::new(queue),
+        }
+    }
+
+    /// Stores `message` durably; returns once it is committed.
+    pub fn accept(&self, message: StoredMessage) -> Result<(), SesError> {
+        let (done, wait) = mpsc::sync_channel(1);
+        let sent = self
+            .queue
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .send((message, done));
+        if sent.is_err() {
+            return Err(SesError::MessageRejected(
+                "The spool is not accepting messages.".into(),
+            ));
+        }
+        match wait.recv() {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => {
+                tracing::error!(error = %e, "spool commit failed");
+                Err(SesError::MessageRejected(
+                    "The message could not be stored; it was not accepted.".into(),
+                ))
+            }
+            Err(_) => Err(SesError::MessageRejected(
+                "The spool stopped before storing the message.".into(),
+            )),
+        }
+    }
+}
+
+fn commit_batches(store: &Store, rx: &Receiver<(StoredMessage, Waiter)>) {
+    while let Ok(first) = rx.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(item) => batch.push(item),
+                Err(_) => break,
+            }
+        }
+        let result = write(store, batch.iter().map(|(m, _)| m)).map_err(|e| e.to_string());
+        for (_, waiter) in batch {
+            let _ = waiter.send(result.clone());
+        }
+    }
+}
+
+fn write<'a>(
+    store: &Store,
+    messages: impl Iterator<Item = &'a StoredMessage>,
+) -> Result<(), store::StoreError> {
+    let mut tx = store.write()?;
+    for m in messages {
+        tx.put(table::MESSAGES, &message_key(m), m)?;
+    }
+    tx.commit()
+}
+
+/// Store key of a message: time first, so keys sort oldest first.
+pub(crate) fn message_key(m: &StoredMessage) -> String {
+    format!("{:016}-{}", m.created_ms, m.message_id)
+}
