@@ -130,6 +130,56 @@ impl Iam {
         self.session_caller(tx, session)
     }
 
+    /// The caller a principal ARN stands for (a user, the account root, or a session
+    /// of a role), with its policies, for offline checks such as `sesame doctor`. It
+    /// carries no credentials.
+    pub fn caller_for_principal(&self, arn: &str) -> Result<Caller, IamError> {
+        let principal = Principal::parse(arn).map_err(|e| IamError::InvalidInput(e.to_string()))?;
+        let account = principal.account.clone();
+        self.read(|tx| {
+            let base = match &principal.caller {
+                policy::principal::Caller::Root => self.root_base(&account),
+                policy::principal::Caller::User { name } => {
+                    let user = tx
+                        .get::<User>(table::USERS, &model::entity_key(&account, name))?
+                        .ok_or_else(|| {
+                            IamError::NoSuchEntity(format!(
+                                "The user with name {name} cannot be found."
+                            ))
+                        })?;
+                    self.user_base(tx, &user, CallerKind::User)?
+                }
+                policy::principal::Caller::AssumedRole { role, session } => {
+                    self.role_session(tx, &account, role, session)?
+                }
+                policy::principal::Caller::Role { name } => {
+                    self.role_session(tx, &account, name, "doctor")?
+                }
+                _ => {
+                    return Err(IamError::InvalidInput(format!(
+                        "{arn} is not a user, role or root principal of an account"
+                    )))
+                }
+            };
+            self.finish(tx, base, String::new(), String::new(), None, None)
+        })
+    }
+
+    fn role_session(
+        &self,
+        tx: &mut Docs<'_>,
+        account: &str,
+        role: &str,
+        session: &str,
+    ) -> Result<Base, IamError> {
+        let r = tx
+            .get::<Role>(table::ROLES, &model::entity_key(account, role))?
+            .ok_or_else(|| {
+                IamError::NoSuchEntity(format!("The role with name {role} cannot be found."))
+            })?;
+        self.role_base(tx, &r, session)
+    }
+
     fn long_term_caller(
         &self,
         tx: &mut Docs<'_>,

@@ -4,10 +4,12 @@
 //! accept into the capture store). It knows nothing of wire formats.
 
 pub mod address;
+pub mod doctor;
 mod error;
 mod identity;
 pub mod mime;
 pub mod model;
+pub mod outbound;
 mod quota;
 mod send;
 mod spool;
@@ -16,6 +18,7 @@ pub use error::SesError;
 pub use identity::IdentityAttributes;
 pub use model::IdentityKind;
 pub use send::{Content, Destination, SendRequest, SendResult};
+pub use spool::Outbound;
 
 use iam::{Caller, Iam, RequestInfo};
 use std::sync::Arc;
@@ -33,8 +36,19 @@ pub struct Ses {
 
 impl Ses {
     pub fn new(store: Store, iam: Arc<Iam>, public_url: String) -> Ses {
+        Ses::with_outbound(store, iam, public_url, Outbound::Off)
+    }
+
+    /// Like [`Ses::new`]; with [`Outbound::Queue`] every accepted message is also
+    /// queued for delivery in the same transaction.
+    pub fn with_outbound(
+        store: Store,
+        iam: Arc<Iam>,
+        public_url: String,
+        outbound: Outbound,
+    ) -> Ses {
         Ses {
-            spool: spool::Spool::start(store.clone()),
+            spool: spool::Spool::start(store.clone(), outbound),
             store,
             iam,
             quotas: quota::Quotas::default(),

@@ -115,17 +115,12 @@ impl Ses {
             None => None,
         };
 
-        let mut context = vec![
-            ("ses:Recipients", recipient_addresses.clone()),
-            ("ses:FromAddress", vec![from.address.clone()]),
-            ("ses:ApiVersion", vec![req.api_version.to_string()]),
-        ];
-        if let Some(name) = &from.display_name {
-            context.push(("ses:FromDisplayName", vec![name.clone()]));
-        }
-        if let Some(rp) = &return_path {
-            context.push(("ses:FeedbackAddress", vec![rp.address.clone()]));
-        }
+        let context = send_context(
+            &from,
+            &recipient_addresses,
+            req.api_version,
+            return_path.as_ref(),
+        );
         let mut involved = vec![&from_identity];
         if let Some(r) = &return_identity {
             if r.arn() != from_identity.arn() {
@@ -191,7 +186,7 @@ impl Ses {
 
     /// The verified identity that covers `address`: the owner's named by `arn`, or the
     /// caller's most specific one (the address itself, then its domain and parents).
-    fn resolve(
+    pub(crate) fn resolve(
         &self,
         caller: &Caller,
         info: &RequestInfo,
@@ -277,7 +272,7 @@ impl Ses {
         }
     }
 
-    fn check_sandbox(
+    pub(crate) fn check_sandbox(
         &self,
         account: &str,
         region: &str,
@@ -409,6 +404,27 @@ impl Ses {
     }
 }
 
+/// The SES condition keys of a send.
+pub(crate) fn send_context(
+    from: &Mailbox,
+    recipients: &[String],
+    api_version: &str,
+    return_path: Option<&Mailbox>,
+) -> Vec<(&'static str, Vec<String>)> {
+    let mut context = vec![
+        ("ses:Recipients", recipients.to_vec()),
+        ("ses:FromAddress", vec![from.address.clone()]),
+        ("ses:ApiVersion", vec![api_version.to_string()]),
+    ];
+    if let Some(name) = &from.display_name {
+        context.push(("ses:FromDisplayName", vec![name.clone()]));
+    }
+    if let Some(rp) = return_path {
+        context.push(("ses:FeedbackAddress", vec![rp.address.clone()]));
+    }
+    context
+}
+
 /// SES's sandbox and unverified-identity rejection.
 fn not_verified(region: &str, addresses: &[String]) -> SesError {
     SesError::MessageRejected(format!(
@@ -429,7 +445,7 @@ fn covers(identity: &Identity, address: &str) -> bool {
 }
 
 /// All of an identity's sending authorization policies as one resource policy.
-fn merged_policy(identity: &Identity) -> Result<Arc<Policy>, SesError> {
+pub(crate) fn merged_policy(identity: &Identity) -> Result<Arc<Policy>, SesError> {
     let mut statements = Vec::new();
     for doc in identity.policies.values() {
         let p = Policy::parse(doc).map_err(|e| SesError::InvalidPolicy(e.to_string()))?;
