@@ -19,6 +19,14 @@ pub enum PolicyCommand {
         #[arg(long)]
         no_trace: bool,
     },
+    /// Lint a policy (SES-aware checks beyond validation); exits 1 when any finding is an error.
+    Lint {
+        /// File to read, or - for standard input.
+        file: String,
+        /// The SES identity ARN whose sending authorization policy this is.
+        #[arg(long)]
+        identity: Option<String>,
+    },
     /// Check a policy document; prints LINE:COL: error|warning: text, exits 1 when invalid.
     Validate {
         /// File to read, or - for standard input.
@@ -38,6 +46,17 @@ pub enum Kind {
 pub fn run(command: PolicyCommand) -> anyhow::Result<ExitCode> {
     match command {
         PolicyCommand::Simulate { file, no_trace } => simulate(&read_input(&file)?, !no_trace),
+        PolicyCommand::Lint { file, identity } => {
+            let findings = policy::lint::lint(&read_input(&file)?, identity.as_deref());
+            for f in &findings {
+                println!("{f}");
+            }
+            Ok(if policy::lint::passes(&findings) {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
         PolicyCommand::Validate { file, kind } => {
             let kind = kind.map(|k| match k {
                 Kind::Identity => PolicyKind::Identity,
