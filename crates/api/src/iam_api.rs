@@ -16,7 +16,13 @@ pub fn handle(state: &AppState, call: &Call, p: &Params) -> Result<Reply, ApiErr
             &mut x,
             &iam.create_user(c, i, p.required("UserName")?, p.get("Path"))?,
         ),
-        "GetUser" => user(&mut x, &iam.get_user(c, i, p.get("UserName"))?),
+        "GetUser" => {
+            let u = iam.get_user(c, i, p.get("UserName"))?;
+            x.open("User");
+            user_fields(&mut x, &u);
+            optional_tags(&mut x, &u.tags);
+            x.close("User");
+        }
         "ListUsers" => {
             x.open("Users");
             for u in iam.list_users(c, i, p.get("PathPrefix"))? {
@@ -65,6 +71,47 @@ pub fn handle(state: &AppState, call: &Call, p: &Params) -> Result<Reply, ApiErr
             &mut x,
             &iam.create_group(c, i, p.required("GroupName")?, p.get("Path"))?,
         ),
+        "GetGroup" => {
+            let (g, members) = iam.get_group(c, i, p.required("GroupName")?)?;
+            group(&mut x, &g);
+            x.open("Users");
+            for u in members {
+                x.open("member");
+                user_fields(&mut x, &u);
+                x.close("member");
+            }
+            x.close("Users").leaf("IsTruncated", "false");
+        }
+        "ListGroups" => groups(&mut x, iam.list_groups(c, i, p.get("PathPrefix"))?),
+        "ListGroupsForUser" => groups(
+            &mut x,
+            iam.list_groups_for_user(c, i, p.required("UserName")?)?,
+        ),
+        "DeleteGroup" => iam.delete_group(c, i, p.required("GroupName")?)?,
+        "TagUser" | "TagRole" => {
+            let (kind, name) = tag_target(call, p)?;
+            iam.tag_entity(c, i, kind, name, &tag_list(p))?;
+        }
+        "UntagUser" | "UntagRole" => {
+            let (kind, name) = tag_target(call, p)?;
+            let keys: Vec<String> = p
+                .members("TagKeys")
+                .into_iter()
+                .map(str::to_string)
+                .collect();
+            iam.untag_entity(c, i, kind, name, &keys)?;
+        }
+        "ListUserTags" | "ListRoleTags" => {
+            let (kind, name) = tag_target(call, p)?;
+            tags(&mut x, &iam.list_entity_tags(c, i, kind, name)?);
+            x.leaf("IsTruncated", "false");
+        }
+        "SimulatePrincipalPolicy" | "SimulateCustomPolicy" => {
+            return crate::simulate_api::handle(state, call, p)
+        }
+        "GetAccountAuthorizationDetails" | "ListEntitiesForPolicy" | "GetAccountSummary" => {
+            return crate::iam_details_api::handle(state, call, p)
+        }
         "AddUserToGroup" => {
             iam.add_user_to_group(c, i, p.required("GroupName")?, p.required("UserName")?)?
         }
@@ -86,7 +133,13 @@ pub fn handle(state: &AppState, call: &Call, p: &Params) -> Result<Reply, ApiErr
             )?;
             role(&mut x, &r);
         }
-        "GetRole" => role(&mut x, &iam.get_role(c, i, p.required("RoleName")?)?),
+        "GetRole" => {
+            let r = iam.get_role(c, i, p.required("RoleName")?)?;
+            x.open("Role");
+            role_fields(&mut x, &r);
+            optional_tags(&mut x, &r.tags);
+            x.close("Role");
+        }
         "ListRoles" => {
             x.open("Roles");
             for r in iam.list_roles(c, i, p.get("PathPrefix"))? {
@@ -293,26 +346,81 @@ fn user_fields(x: &mut Xml, u: &User) {
     boundary(x, u.boundary.as_deref());
 }
 
-fn boundary(x: &mut Xml, arn: Option<&str>) {
+pub(crate) fn boundary(x: &mut Xml, arn: Option<&str>) {
     if let Some(arn) = arn {
         x.open("PermissionsBoundary")
-            .leaf("PermissionsBoundaryType", "Policy")
+            .leaf("PermissionsBoundaryType", "PermissionsBoundaryPolicy")
             .leaf("PermissionsBoundaryArn", arn)
             .close("PermissionsBoundary");
     }
 }
 
+/// `<Tags><member><Key/><Value/></member>…</Tags>`.
+pub(crate) fn tags(x: &mut Xml, tags: &[(String, String)]) {
+    x.open("Tags");
+    for (k, v) in tags {
+        x.open("member")
+            .leaf("Key", k)
+            .leaf("Value", v)
+            .close("member");
+    }
+    x.close("Tags");
+}
+
+/// `Tags` only when there are some, as IAM's Get and report operations return them.
+pub(crate) fn optional_tags(x: &mut Xml, list: &[(String, String)]) {
+    if !list.is_empty() {
+        tags(x, list);
+    }
+}
+
+/// The user or role a tag action addresses.
+fn tag_target<'p>(call: &Call, p: &'p Params) -> Result<(EntityKind, &'p str), ApiError> {
+    if call.action.contains("User") {
+        Ok((EntityKind::User, p.required("UserName")?))
+    } else {
+        Ok((EntityKind::Role, p.required("RoleName")?))
+    }
+}
+
+/// `Tags.member.N.Key` / `Tags.member.N.Value`.
+fn tag_list(p: &Params) -> Vec<(String, String)> {
+    p.structs("Tags")
+        .iter()
+        .map(|t| {
+            (
+                t.get("Key").unwrap_or_default().to_string(),
+                t.get("Value").unwrap_or_default().to_string(),
+            )
+        })
+        .collect()
+}
+
+fn groups(x: &mut Xml, groups: Vec<Group>) {
+    x.open("Groups");
+    for g in &groups {
+        x.open("member");
+        group_fields(x, g);
+        x.close("member");
+    }
+    x.close("Groups").leaf("IsTruncated", "false");
+}
+
 fn group(x: &mut Xml, g: &Group) {
-    x.open("Group")
-        .leaf("Path", &g.path)
+    x.open("Group");
+    group_fields(x, g);
+    x.close("Group");
+}
+
+fn group_fields(x: &mut Xml, g: &Group) {
+    x.leaf("Path", &g.path)
         .leaf("GroupName", &g.name)
         .leaf("GroupId", &g.id)
         .leaf(
             "Arn",
             &model::iam_arn(&g.account, "group", &g.path, &g.name),
         )
-        .leaf("CreateDate", &iso8601(g.created_ms))
-        .close("Group");
+        .leaf("CreateDate", &iso8601(g.created_ms));
 }
 
 fn role(x: &mut Xml, r: &Role) {

@@ -20,6 +20,10 @@ pub fn handle(state: &AppState, method: &str, path: &str) -> Reply {
                         "raw": m.raw,
                         "fromIdentity": m.from_identity,
                         "configurationSet": m.configuration_set,
+                        "suppressed": m.suppressed.iter().map(|s| json!({
+                            "address": s.address,
+                            "reason": s.reason.name(),
+                        })).collect::<Vec<_>>(),
                         "timestamp": iam::ids::iso8601(m.created_ms),
                     }))
                     .collect();

@@ -6,12 +6,14 @@ mod audit;
 mod auth;
 mod cloudtrail_api;
 mod iam_api;
+mod iam_details_api;
 mod internal;
 mod org_api;
 mod protocol;
 mod server;
 mod ses_v1_api;
 mod ses_v2_api;
+mod simulate_api;
 mod sts_api;
 mod xml;
 

@@ -25,7 +25,7 @@ pub struct ApiError {
     /// The decision trace of an authorization denial (kept for the audit trail).
     pub trace: Vec<String>,
     /// The `Reason` member some JSON errors carry (e.g. Organizations' InvalidInputException).
-    pub reason: Option<String>,
+    pub reason: Option<&'static str>,
 }
 
 impl ApiError {
@@ -74,7 +74,7 @@ impl From<IamError> for ApiError {
             message,
             status: e.status(),
             trace,
-            reason: e.reason().map(str::to_string),
+            reason: e.reason(),
         }
     }
 }
@@ -125,6 +125,31 @@ impl Params {
         items.into_iter().map(|(_, v)| v).collect()
     }
 
+    /// Members of a list of structures, `Name.member.N.Field`, in index order: each
+    /// as its own parameters (`Field`, `Field.member.M`, …).
+    pub fn structs(&self, name: &str) -> Vec<Params> {
+        let prefix = format!("{name}.member.");
+        let mut items: Vec<(u32, Params)> = Vec::new();
+        for (k, v) in &self.0 {
+            let Some(rest) = k.strip_prefix(&prefix) else {
+                continue;
+            };
+            let Some((index, field)) = rest.split_once('.') else {
+                continue;
+            };
+            let Ok(index) = index.parse::<u32>() else {
+                continue;
+            };
+            let entry = (field.to_string(), v.clone());
+            match items.iter_mut().find(|(i, _)| *i == index) {
+                Some((_, p)) => p.0.push(entry),
+                None => items.push((index, Params(vec![entry]))),
+            }
+        }
+        items.sort_by_key(|(i, _)| *i);
+        items.into_iter().map(|(_, p)| p).collect()
+    }
+
     pub fn integer(&self, name: &str) -> Result<Option<i64>, ApiError> {
         self.get(name)
             .map(|v| {
@@ -144,27 +169,65 @@ impl Params {
             .is_some_and(|v| v.eq_ignore_ascii_case("true"))
     }
 
-    /// The parameters with secrets removed, for the audit trail.
+    /// The parameters with secrets removed, for the audit trail. SigV4's own query
+    /// parameters (presigned requests) are left out: they are not the call's.
     pub fn redacted(&self) -> serde_json::Value {
         let map: serde_json::Map<String, serde_json::Value> = self
             .0
             .iter()
-            .filter(|(k, _)| k != "Action" && k != "Version")
+            .filter(|(k, _)| k != "Action" && k != "Version" && !is_sigv4_parameter(k))
             .map(|(k, v)| {
-                let secret = ["Password", "SecretAccessKey", "PrivateKey", "SessionToken"]
-                    .iter()
-                    .any(|s| k.contains(s));
-                (
-                    k.clone(),
-                    serde_json::Value::String(if secret {
-                        "HIDDEN_DUE_TO_SECURITY_REASONS".into()
-                    } else {
-                        v.clone()
-                    }),
-                )
+                let value = if is_secret_name(k) {
+                    HIDDEN.to_string()
+                } else {
+                    v.clone()
+                };
+                (k.clone(), serde_json::Value::String(value))
             })
             .collect();
         serde_json::Value::Object(map)
+    }
+}
+
+/// What CloudTrail records in place of a secret request parameter.
+const HIDDEN: &str = "HIDDEN_DUE_TO_SECURITY_REASONS";
+
+/// Parameter names that carry secrets (`Password`, `NewPassword`, `SecretAccessKey`,
+/// `PrivateKey`, `SessionToken`, …), compared case-insensitively.
+pub fn is_secret_name(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    [
+        "password",
+        "secret",
+        "privatekey",
+        "sessiontoken",
+        "securitytoken",
+    ]
+    .iter()
+    .any(|s| lower.contains(s))
+}
+
+fn is_sigv4_parameter(name: &str) -> bool {
+    name.get(..6)
+        .is_some_and(|prefix| prefix.eq_ignore_ascii_case("x-amz-"))
+}
+
+/// A JSON request body with every secret member (at any depth) replaced.
+pub fn redact_json(v: &serde_json::Value) -> serde_json::Value {
+    match v {
+        serde_json::Value::Object(m) => m
+            .iter()
+            .map(|(k, v)| {
+                let value = if is_secret_name(k) {
+                    HIDDEN.into()
+                } else {
+                    redact_json(v)
+                };
+                (k.clone(), value)
+            })
+            .collect(),
+        serde_json::Value::Array(items) => items.iter().map(redact_json).collect(),
+        other => other.clone(),
     }
 }
 
@@ -210,8 +273,8 @@ impl Reply {
             },
             Protocol::Json => {
                 let mut body = serde_json::json!({ "__type": e.code, "message": e.message });
-                if let Some(reason) = &e.reason {
-                    body["Reason"] = serde_json::Value::String(reason.clone());
+                if let Some(reason) = e.reason {
+                    body["Reason"] = serde_json::Value::String(reason.to_string());
                 }
                 Reply {
                     status: e.status,

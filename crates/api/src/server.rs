@@ -2,7 +2,7 @@
 //! credential scope (Query APIs) or the `X-Amz-Target` header (JSON APIs).
 
 use crate::audit::{self, Auditor, CallRecord};
-use crate::protocol::{ApiError, Call, Params, Protocol, Reply};
+use crate::protocol::{redact_json, ApiError, Call, Params, Protocol, Reply};
 use crate::{auth, cloudtrail_api, iam_api, org_api, ses_v1_api, ses_v2_api, sts_api};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
@@ -227,7 +227,15 @@ fn dispatch(
         (Protocol::Query { .. }, "sts") => sts_api::handle(state, &call, &params),
         (Protocol::Query { .. }, "ses" | "email") => ses_v1_api::handle(state, &call, &params),
         (Protocol::Rest, _) => json_body(body).and_then(|b| {
-            ses_v2_api::handle(state, &call, parts.method.as_str(), parts.uri.path(), &b)
+            let query = parts.uri.query().unwrap_or("");
+            ses_v2_api::handle(
+                state,
+                &call,
+                parts.method.as_str(),
+                parts.uri.path(),
+                query,
+                &b,
+            )
         }),
         (Protocol::Json, "organizations") => {
             json_body(body).and_then(|b| org_api::handle(state, &call, &b))
@@ -321,6 +329,41 @@ fn ses_v2_operation(method: &str, path: &str) -> String {
         ("DELETE", ["identities", _, "policies", _]) => "DeleteEmailIdentityPolicy",
         ("GET", ["account"]) => "GetAccount",
         ("PUT", ["account", "sending"]) => "PutAccountSendingAttributes",
+        ("POST", ["account", "details"]) => "PutAccountDetails",
+        ("PUT", ["account", "suppression"]) => "PutAccountSuppressionAttributes",
+        ("PUT", ["identities", _, "feedback"]) => "PutEmailIdentityFeedbackAttributes",
+        ("PUT", ["identities", _, "dkim"]) => "PutEmailIdentityDkimAttributes",
+        ("POST", ["outbound-bulk-emails"]) => "SendBulkEmail",
+        ("POST", ["templates"]) => "CreateEmailTemplate",
+        ("GET", ["templates"]) => "ListEmailTemplates",
+        ("GET", ["templates", _]) => "GetEmailTemplate",
+        ("PUT", ["templates", _]) => "UpdateEmailTemplate",
+        ("DELETE", ["templates", _]) => "DeleteEmailTemplate",
+        ("POST", ["templates", _, "render"]) => "TestRenderEmailTemplate",
+        ("POST", ["configuration-sets"]) => "CreateConfigurationSet",
+        ("GET", ["configuration-sets"]) => "ListConfigurationSets",
+        ("GET", ["configuration-sets", _]) => "GetConfigurationSet",
+        ("DELETE", ["configuration-sets", _]) => "DeleteConfigurationSet",
+        ("PUT", ["configuration-sets", _, "sending"]) => "PutConfigurationSetSendingOptions",
+        ("PUT", ["configuration-sets", _, "suppression-options"]) => {
+            "PutConfigurationSetSuppressionOptions"
+        }
+        ("POST", ["configuration-sets", _, "event-destinations"]) => {
+            "CreateConfigurationSetEventDestination"
+        }
+        ("GET", ["configuration-sets", _, "event-destinations"]) => {
+            "GetConfigurationSetEventDestinations"
+        }
+        ("PUT", ["configuration-sets", _, "event-destinations", _]) => {
+            "UpdateConfigurationSetEventDestination"
+        }
+        ("DELETE", ["configuration-sets", _, "event-destinations", _]) => {
+            "DeleteConfigurationSetEventDestination"
+        }
+        ("PUT", ["suppression", "addresses"]) => "PutSuppressedDestination",
+        ("GET", ["suppression", "addresses"]) => "ListSuppressedDestinations",
+        ("GET", ["suppression", "addresses", _]) => "GetSuppressedDestination",
+        ("DELETE", ["suppression", "addresses", _]) => "DeleteSuppressedDestination",
         _ => "Unknown",
     };
     name.to_string()
@@ -337,28 +380,6 @@ fn json_body(body: &[u8]) -> Result<serde_json::Value, ApiError> {
             format!("Malformed JSON body: {e}"),
         )
     })
-}
-
-fn redact_json(v: &serde_json::Value) -> serde_json::Value {
-    match v {
-        serde_json::Value::Object(m) => m
-            .iter()
-            .map(|(k, v)| {
-                let secret = ["Password", "SecretAccessKey", "PrivateKey", "SessionToken"]
-                    .iter()
-                    .any(|s| k.contains(s));
-                (
-                    k.clone(),
-                    if secret {
-                        "HIDDEN_DUE_TO_SECURITY_REASONS".into()
-                    } else {
-                        redact_json(v)
-                    },
-                )
-            })
-            .collect(),
-        other => other.clone(),
-    }
 }
 
 fn is_read_only(action: &str) -> bool {

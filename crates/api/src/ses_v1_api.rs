@@ -1,5 +1,10 @@
 //! SES v1 (Query API, service `ses` or `email`): identities, identity policies,
-//! sending, quotas.
+//! sending, quotas; templates, configuration sets, feedback and statistics in the
+//! submodules.
+
+mod config_sets;
+mod feedback;
+mod templates;
 
 use crate::protocol::{ApiError, Call, Params, Reply};
 use crate::server::AppState;
@@ -92,14 +97,7 @@ pub fn handle(state: &AppState, call: &Call, p: &Params) -> Result<Reply, ApiErr
                         "false"
                     },
                 );
-                x.leaf(
-                    "DkimVerificationStatus",
-                    if identity.dkim_enabled {
-                        "Success"
-                    } else {
-                        "NotStarted"
-                    },
-                );
+                x.leaf("DkimVerificationStatus", dkim_status(&identity));
                 x.open("DkimTokens");
                 for t in &identity.dkim_tokens {
                     x.leaf("member", t);
@@ -164,27 +162,21 @@ pub fn handle(state: &AppState, call: &Call, p: &Params) -> Result<Reply, ApiErr
                 return_path_arn: p.get("ReturnPathArn").map(str::to_string),
                 configuration_set: p.get("ConfigurationSetName").map(str::to_string),
                 content: Content::Simple {
-                    subject: p.required("Message.Subject.Data")?.to_string(),
+                    subject: p
+                        .get("Message.Subject.Data")
+                        .ok_or_else(|| not_null("message.subject"))?
+                        .to_string(),
                     text: p.get("Message.Body.Text.Data").map(str::to_string),
                     html: p.get("Message.Body.Html.Data").map(str::to_string),
-                    reply_to: p
-                        .members("ReplyToAddresses")
-                        .into_iter()
-                        .map(str::to_string)
-                        .collect(),
+                    reply_to: strings(p, "ReplyToAddresses"),
                 },
             };
             x.leaf("MessageId", &ses.send(c, i, req).map_err(err)?.message_id);
         }
         "SendRawEmail" => {
             let data = p.required("RawMessage.Data")?;
-            let bytes = ses::mime::base64_decode(data).ok_or_else(|| {
-                ApiError::new(
-                    400,
-                    "InvalidParameterValue",
-                    "RawMessage.Data is not valid base64.",
-                )
-            })?;
+            let bytes = ses::mime::base64_decode(data)
+                .ok_or_else(|| ApiError::new(400, "MalformedInput", "Invalid Base64 encoding"))?;
             let raw = String::from_utf8(bytes).map_err(|_| {
                 ApiError::new(
                     400,
@@ -241,7 +233,14 @@ pub fn handle(state: &AppState, call: &Call, p: &Params) -> Result<Reply, ApiErr
         "UpdateAccountSendingEnabled" => ses
             .set_sending_enabled(c, i, p.boolean("Enabled"))
             .map_err(err)?,
-        action => return Err(ApiError::invalid_action(action)),
+        action => {
+            let handled = templates::handle(ses, call, p, &mut x)?
+                || config_sets::handle(ses, call, p, &mut x)?
+                || feedback::handle(ses, call, p, &mut x)?;
+            if !handled {
+                return Err(ApiError::invalid_action(action));
+            }
+        }
     }
     Ok(Reply::xml(query_response(
         SES_NAMESPACE,
@@ -252,11 +251,48 @@ pub fn handle(state: &AppState, call: &Call, p: &Params) -> Result<Reply, ApiErr
 }
 
 fn destination(p: &Params, to: &str, cc: &str, bcc: &str) -> Destination {
-    let list = |name: &str| p.members(name).into_iter().map(str::to_string).collect();
     Destination {
-        to: list(to),
-        cc: list(cc),
-        bcc: list(bcc),
+        to: strings(p, to),
+        cc: strings(p, cc),
+        bcc: strings(p, bcc),
+    }
+}
+
+/// The values of a list of strings (`Name.member.N`).
+fn strings(p: &Params, name: &str) -> Vec<String> {
+    p.members(name).into_iter().map(str::to_string).collect()
+}
+
+/// How many members a list of structures has (`Name.member.N.Leaf`): members are
+/// numbered from 1 without gaps, and each has at least one of `leaves`.
+fn count_members(p: &Params, name: &str, leaves: &[&str]) -> usize {
+    const MAX: usize = 1000;
+    (1..=MAX)
+        .take_while(|n| {
+            leaves
+                .iter()
+                .any(|leaf| p.get(&format!("{name}.member.{n}.{leaf}")).is_some())
+        })
+        .count()
+}
+
+fn bool_text(b: bool) -> &'static str {
+    if b {
+        "true"
+    } else {
+        "false"
+    }
+}
+
+/// v1's DkimVerificationStatus: Success once the CNAME records were found, Pending
+/// while DKIM is on for a domain whose records are not seen yet.
+fn dkim_status(identity: &ses::model::Identity) -> &'static str {
+    if identity.dkim_verified {
+        "Success"
+    } else if identity.dkim_enabled && identity.kind == IdentityKind::Domain {
+        "Pending"
+    } else {
+        "NotStarted"
     }
 }
 
@@ -265,7 +301,19 @@ pub fn err(e: SesError) -> ApiError {
     if let SesError::Store(inner) = &e {
         tracing::error!(error = %inner, "store failure");
     }
-    let mut api = ApiError::new(e.status(), e.v1_code(), e.to_string());
+    let mut api = ApiError::new(e.v1_status(), e.v1_code(), e.to_string());
+    if let SesError::Store(_) = &e {
+        api.message = "We encountered an internal error. Please try again.".into();
+    }
     api.trace = e.trace().to_vec();
     api
+}
+
+/// AWS's validation error for a missing required member.
+fn not_null(path: &str) -> ApiError {
+    ApiError::new(
+        400,
+        "ValidationError",
+        format!("1 validation error detected: Value null at '{path}' failed to satisfy constraint: Member must not be null"),
+    )
 }

@@ -61,10 +61,9 @@ pub fn query_response(namespace: &str, action: &str, result: &str, request_id: &
     x.out.push_str(&format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?><{action}Response xmlns=\"{namespace}\">"
     ));
-    if !result.is_empty() {
-        x.out
-            .push_str(&format!("<{action}Result>{result}</{action}Result>"));
-    }
+    // botocore reads `<ActionResult>` even when it is empty, as AWS always sends it.
+    x.out
+        .push_str(&format!("<{action}Result>{result}</{action}Result>"));
     x.open("ResponseMetadata")
         .leaf("RequestId", request_id)
         .close("ResponseMetadata");

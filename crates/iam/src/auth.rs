@@ -377,7 +377,13 @@ impl Iam {
                 set.resource = Some(p);
                 (std::borrow::Cow::Owned(set), Some(account))
             }
-            None => (std::borrow::Cow::Borrowed(&caller.policies), None),
+            // AWS-owned resources (AWS managed policies, account `aws`) are not another
+            // account's: only the caller's own policies decide.
+            None => {
+                let aws_owned = policy::arn::account(resource) == Some("aws");
+                let account = aws_owned.then(|| caller.account.clone());
+                (std::borrow::Cow::Borrowed(&caller.policies), account)
+            }
         };
         let request = Request::new(
             caller.principal.clone(),

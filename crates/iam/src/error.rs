@@ -32,6 +32,14 @@ pub enum IamError {
         message: String,
         status: u16,
     },
+    /// A JSON service error that also names a machine-readable `Reason`
+    /// (Organizations' InvalidInputException and ConstraintViolationException).
+    #[error("{message}")]
+    WithReason {
+        code: &'static str,
+        message: String,
+        reason: &'static str,
+    },
     #[error("The security token included in the request is invalid.")]
     InvalidClientTokenId,
     #[error("The security token included in the request is expired")]
@@ -54,7 +62,7 @@ impl IamError {
                 json_style: true, ..
             } => "AccessDeniedException",
             IamError::AccessDenied { .. } => "AccessDenied",
-            IamError::Service { code, .. } => code,
+            IamError::Service { code, .. } | IamError::WithReason { code, .. } => code,
             IamError::InvalidClientTokenId => "InvalidClientTokenId",
             IamError::ExpiredToken => "ExpiredToken",
             IamError::Store(_) => "ServiceFailure",
@@ -77,5 +85,13 @@ impl IamError {
     /// Sender (the caller's fault) or Receiver (ours), for Query error responses.
     pub fn is_sender_fault(&self) -> bool {
         self.status() < 500
+    }
+
+    /// The `Reason` member of the error, when the service defines one.
+    pub fn reason(&self) -> Option<&'static str> {
+        match self {
+            IamError::WithReason { reason, .. } => Some(reason),
+            _ => None,
+        }
     }
 }

@@ -4,17 +4,22 @@
 //! and authorizes actions with the policy engine. It knows nothing of HTTP or SMTP.
 
 mod auth;
+mod details;
 mod error;
+mod groups;
 pub mod ids;
 mod managed;
 pub mod model;
-mod org;
+pub mod org;
 mod policies;
 mod roles;
+pub mod simulate;
 mod sts;
+mod tags;
 mod users;
 
 pub use auth::{Caller, CallerKind, Denial, RequestInfo};
+pub use details::{AuthorizationDetails, PolicyEntities, PolicyUsage};
 pub use error::IamError;
 pub use model::Permissions;
 pub use org::OrgTarget;

@@ -10,6 +10,7 @@ pub mod table {
     pub const ORG: &str = "org";
     pub const OUS: &str = "ous";
     pub const CONTROL_POLICIES: &str = "control_policies";
+    pub const CREATE_ACCOUNT_REQUESTS: &str = "create_account_requests";
     pub const USERS: &str = "users";
     pub const GROUPS: &str = "groups";
     pub const ROLES: &str = "roles";
@@ -59,6 +60,19 @@ pub struct ControlPolicy {
     pub aws_managed: bool,
     /// Roots, OUs and accounts it is attached to.
     pub targets: Vec<String>,
+}
+
+/// One CreateAccount request and how it ended (`CreateAccountStatus`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CreateAccountRequest {
+    pub id: String,
+    pub account_name: String,
+    /// `SUCCEEDED` or `FAILED` (requests complete synchronously).
+    pub state: String,
+    pub requested_ms: i64,
+    pub completed_ms: i64,
+    pub account_id: Option<String>,
+    pub failure_reason: Option<String>,
 }
 
 /// Inline policies by name, and attached managed policies by ARN.

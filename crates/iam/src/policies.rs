@@ -453,7 +453,7 @@ impl Iam {
         self.mutate(|tx| {
             let mut p = own_policy(tx, &caller.account, arn)?;
             if p.versions.len() >= 5 {
-                return Err(IamError::LimitExceeded(format!("A managed policy can have up to 5 versions. Before you create a new version, you must delete an existing version.")));
+                return Err(IamError::LimitExceeded("A managed policy can have up to 5 versions. Before you create a new version, you must delete an existing version.".into()));
             }
             let version = PolicyVersion { id: format!("v{}", p.next_version), document: document.to_string(), created_ms: ids::now_ms() };
             p.next_version += 1;

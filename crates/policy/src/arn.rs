@@ -15,9 +15,12 @@ pub fn split(s: &str) -> Option<[&str; 6]> {
     (arn[0] == "arn").then_some(arn)
 }
 
-/// The account field of an ARN, when it has one.
+/// The account that owns an ARN's resource: its account field when that is a 12-digit
+/// account id. AWS-owned resources (`arn:aws:iam::aws:policy/…`) and global ones have none.
 pub fn account(s: &str) -> Option<&str> {
-    split(s).map(|a| a[4]).filter(|a| !a.is_empty())
+    split(s)
+        .map(|a| a[4])
+        .filter(|a| a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit()))
 }
 
 #[cfg(test)]
@@ -32,6 +35,7 @@ mod tests {
             account("arn:aws:iam::111122223333:user/x"),
             Some("111122223333")
         );
+        assert_eq!(account("arn:aws:iam::aws:policy/AdministratorAccess"), None);
         assert!(split("arn:aws:iam::*").is_none());
         assert!(split("urn:aws:iam::1:x").is_none());
     }

@@ -40,6 +40,9 @@ pub enum SetQualifier {
 /// A parsed condition operator such as `ForAnyValue:StringNotLikeIfExists`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Operator {
+    /// The base operator's canonical spelling as matched (`ArnLike` and `ArnEquals`
+    /// compare alike but are both correct names).
+    pub base: &'static str,
     pub comparison: Comparison,
     pub negated: bool,
     pub if_exists: bool,
@@ -123,7 +126,7 @@ impl Operator {
             }
             _ => (rest, false),
         };
-        let &(_, comparison, negated) = OPERATORS
+        let &(canonical, comparison, negated) = OPERATORS
             .iter()
             .find(|(n, _, _)| n.eq_ignore_ascii_case(base))
             .ok_or_else(unknown)?;
@@ -131,6 +134,7 @@ impl Operator {
             return Err(OperatorError::NullIfExists);
         }
         Ok(Operator {
+            base: canonical,
             comparison,
             negated,
             if_exists,
@@ -140,10 +144,7 @@ impl Operator {
 
     /// The canonical spelling, e.g. `ForAnyValue:StringNotLike`.
     pub fn canonical_name(&self) -> String {
-        let base = OPERATORS
-            .iter()
-            .find(|(_, c, n)| *c == self.comparison && *n == self.negated)
-            .map_or("?", |(name, _, _)| name);
+        let base = self.base;
         let prefix = match self.qualifier {
             SetQualifier::Single => "",
             SetQualifier::ForAllValues => "ForAllValues:",
@@ -226,6 +227,11 @@ impl Condition {
         let op = self.operator;
         if op.comparison == Comparison::Null {
             return self.null_matches(request.is_empty());
+        }
+        // Multivalued keys need a set operator: a plain operator (negated or
+        // ...IfExists too) does not match a key the request gives as a list.
+        if op.qualifier == SetQualifier::Single && ctx.is_multivalued(&self.key_lower) {
+            return false;
         }
         if request.is_empty() {
             return match op.qualifier {
@@ -412,6 +418,13 @@ mod tests {
         assert!(op.negated && op.if_exists);
         assert_eq!(op.qualifier, SetQualifier::ForAnyValue);
         assert_eq!(op.canonical_name(), "ForAnyValue:StringNotLikeIfExists");
+        for name in ["ArnLike", "ArnEquals", "ArnNotLike", "ArnNotEqualsIfExists"] {
+            assert_eq!(Operator::parse(name).unwrap().canonical_name(), name);
+        }
+        assert_eq!(
+            Operator::parse("arnlike").unwrap().canonical_name(),
+            "ArnLike"
+        );
         assert!(Operator::parse("StringEqualz").is_err());
         assert!(Operator::parse("NullIfExists").is_err());
     }
@@ -450,6 +463,40 @@ mod tests {
         )
         .evaluate(&c));
         assert!(!cond("StringNotEquals", "ses:Recipients", &["a@example.com"]).evaluate(&c));
+    }
+
+    #[test]
+    fn plain_operators_never_match_multivalued_keys() {
+        let mut one = Context::default();
+        one.insert_list("ses:Recipients", vec!["a@example.com".into()]);
+        for op in [
+            "StringLike",
+            "StringNotLike",
+            "StringEquals",
+            "StringNotEqualsIfExists",
+        ] {
+            assert!(
+                !cond(op, "ses:Recipients", &["*@example.com"]).evaluate(&one),
+                "{op}"
+            );
+        }
+        assert!(cond(
+            "ForAnyValue:StringLike",
+            "ses:Recipients",
+            &["*@example.com"]
+        )
+        .evaluate(&one));
+        assert!(cond(
+            "ForAllValues:StringLike",
+            "ses:Recipients",
+            &["*@example.com"]
+        )
+        .evaluate(&one));
+        assert!(cond("Null", "ses:Recipients", &["false"]).evaluate(&one));
+        // A single value set with `insert` stays single-valued.
+        let mut single = Context::default();
+        single.insert("ses:FromAddress", vec!["a@example.com".into()]);
+        assert!(cond("StringLike", "ses:FromAddress", &["*@example.com"]).evaluate(&single));
     }
 
     #[test]

@@ -15,6 +15,9 @@ struct Entry {
     hash: u64,
     key: String,
     values: Vec<String>,
+    /// A multivalued key (given as a list): operators without `ForAnyValue:` or
+    /// `ForAllValues:` never match it.
+    multi: bool,
 }
 
 /// A lower-cased key with its hash, computed once (at policy compile time for
@@ -49,18 +52,34 @@ fn fnv1a(bytes: &[u8]) -> u64 {
 impl Context {
     /// Sets a key, replacing any earlier value of the same key (names compare
     /// case-insensitively).
+    /// A key with more than one value is multivalued.
     pub fn insert(&mut self, key: &str, values: Vec<String>) {
+        let multi = values.len() > 1;
+        self.set(key, values, multi);
+    }
+
+    /// Sets a multivalued key (such as `ses:Recipients`), whatever the number of
+    /// values, as a request context gives it as a list.
+    pub fn insert_list(&mut self, key: &str, values: Vec<String>) {
+        self.set(key, values, true);
+    }
+
+    fn set(&mut self, key: &str, values: Vec<String>, multi: bool) {
         let key = Key::new(key);
         match self
             .entries
             .iter_mut()
             .find(|e| e.hash == key.hash && e.key == key.name)
         {
-            Some(entry) => entry.values = values,
+            Some(entry) => {
+                entry.values = values;
+                entry.multi = multi;
+            }
             None => self.entries.push(Entry {
                 hash: key.hash,
                 key: key.name,
                 values,
+                multi,
             }),
         }
     }
@@ -78,6 +97,13 @@ impl Context {
             .iter()
             .find(|e| e.hash == key.hash && e.key == key.name)
             .map(|e| e.values.as_slice())
+    }
+
+    /// True when the key is present and multivalued.
+    pub fn is_multivalued(&self, key: &Key) -> bool {
+        self.entries
+            .iter()
+            .any(|e| e.hash == key.hash && e.key == key.name && e.multi)
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (&str, &[String])> {

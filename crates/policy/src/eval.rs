@@ -178,6 +178,14 @@ pub fn evaluate_traced(set: &PolicySet, req: &Request) -> (Decision, Trace) {
     (decision, trace)
 }
 
+/// Decides a request and lists every statement that applies to it, in every layer
+/// (the policy simulator reports them as matched statements).
+pub fn evaluate_matched(set: &PolicySet, req: &Request) -> (Decision, Vec<StatementRef>) {
+    let mut matches = crate::trace::Matches::default();
+    let decision = decide(set, req, &mut matches);
+    (decision, matches.statements)
+}
+
 /// What one layer (or one SCP/RCP level) says.
 #[derive(Debug, Clone, Copy, Default)]
 struct LayerResult {
@@ -250,9 +258,16 @@ fn decide<T: Tracer>(set: &PolicySet, req: &Request, t: &mut T) -> Decision {
                 Decision::allowed(hit)
             });
     }
+    // A federated user session (GetFederationToken) without a session policy has no
+    // permissions of its own: only a resource policy naming the session can grant.
+    let federated = matches!(p.caller, Caller::FederatedUser { .. });
     let limits = Limits {
         boundary: set.boundary.is_none() || boundary.allow.is_some(),
-        session: set.session.is_none() || session.allow.is_some(),
+        session: if set.session.is_some() {
+            session.allow.is_some()
+        } else {
+            !federated
+        },
     };
     let identity_grant = if p.caller == Caller::Root {
         Some(None)
@@ -406,6 +421,7 @@ fn scan<T: Tracer>(
                 policy: pi,
                 statement: si,
             };
+            t.matched(at);
             match st.effect {
                 Effect::Deny => {
                     result.deny = result.deny.or(Some(at));

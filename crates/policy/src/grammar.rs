@@ -487,10 +487,18 @@ fn string_of(json: &Json, element: &str, findings: &mut Findings) -> Option<Stri
 
 /// Curly quotes inside a string are almost always a paste error.
 fn check_typographic(s: &str, at: Position, findings: &mut Findings) {
-    if let Some(c) = s
-        .chars()
-        .find(|c| matches!(c, '\u{201C}' | '\u{201D}' | '\u{2018}' | '\u{2019}'))
+    if let Some((i, c)) = s
+        .char_indices()
+        .find(|(_, c)| matches!(c, '\u{201C}' | '\u{201D}' | '\u{2018}' | '\u{2019}'))
     {
+        // Point at the quote itself: `at` is the string's opening '"' (exact
+        // unless an escape sequence comes before the quote).
+        let before = u32::try_from(s[..i].chars().count()).unwrap_or(u32::MAX);
+        let at = Position {
+            offset: at.offset + 1 + i,
+            line: at.line,
+            col: at.col.saturating_add(1).saturating_add(before),
+        };
         findings.error(at, format!("typographic quote {c} (U+{:04X}) inside the value \"{s}\": policies need straight quotes; delete it or replace it with \"", c as u32));
     }
 }

@@ -352,6 +352,9 @@ struct Parser<'a> {
     line_start: usize,
     col_mark: usize,
     col_at_mark: u32,
+    /// The last string read that held a typographic quote: the byte after its
+    /// closing quote, and the offset and char of its first typographic quote.
+    last_curly: Option<(usize, usize, char)>,
 }
 
 impl<'a> Parser<'a> {
@@ -366,6 +369,7 @@ impl<'a> Parser<'a> {
             line_start: start,
             col_mark: start,
             col_at_mark: 1,
+            last_curly: None,
         }
     }
 
@@ -602,9 +606,12 @@ impl<'a> Parser<'a> {
             // The run ends at an ASCII byte or the end, so it is valid UTF-8.
             out.push_str(self.text.get(run_start..self.pos).unwrap_or_default());
             match self.peek() {
-                None => return Err(self.fail(open, JsonErrorKind::UnterminatedString)),
+                None => {
+                    return Err(self.string_fault(open, open, JsonErrorKind::UnterminatedString))
+                }
                 Some(b'"') => {
                     self.pos += 1;
+                    self.last_curly = self.run_on_quote(open);
                     return Ok(out);
                 }
                 Some(b'\\') => self.parse_escape(open, &mut out)?,
@@ -612,9 +619,44 @@ impl<'a> Parser<'a> {
                     let kind = JsonErrorKind::ControlCharacter {
                         found: char::from(control),
                     };
-                    return Err(self.fail(self.pos, kind));
+                    return Err(self.string_fault(open, self.pos, kind));
                 }
             }
+        }
+    }
+
+    /// The first typographic quote in `start..end`, with its offset.
+    fn curly_between(&self, start: usize, end: usize) -> Option<(usize, char)> {
+        let raw = self.text.get(start..end)?;
+        // Every typographic quote is encoded with a leading 0xE2 byte.
+        if !raw.as_bytes().contains(&0xE2) {
+            return None;
+        }
+        raw.char_indices()
+            .find(|(_, c)| is_typographic_quote(*c))
+            .map(|(i, c)| (start + i, c))
+    }
+
+    /// For the string just read (from `open` to the cursor): when its content
+    /// ends with a typographic quote followed only by blanks and `,:]}`, as in
+    /// `"Allow”, "`, returns the end, the quote's offset and the quote.
+    fn run_on_quote(&self, open: usize) -> Option<(usize, usize, char)> {
+        let content = self.text.get(open + 1..self.pos - 1)?;
+        let kept = content.trim_end_matches([' ', '\t', '\r', ',', ':', ']', '}']);
+        let quote = kept
+            .chars()
+            .next_back()
+            .filter(|c| is_typographic_quote(*c))?;
+        Some((self.pos, open + 1 + kept.len() - quote.len_utf8(), quote))
+    }
+
+    /// A string that runs to the end of the text or of its line usually began
+    /// with a straight quote and was meant to end at a typographic one: report
+    /// that quote when there is one, otherwise `kind` at `offset`.
+    fn string_fault(&mut self, open: usize, offset: usize, kind: JsonErrorKind) -> JsonError {
+        match self.curly_between(open, self.pos) {
+            Some((at, quote)) => self.fail(at, JsonErrorKind::TypographicQuote { quote }),
+            None => self.fail(offset, kind),
         }
     }
 
@@ -743,6 +785,18 @@ impl<'a> Parser<'a> {
     /// fault reported the same way wherever a token was expected: a
     /// typographic quote or the start of a comment.
     fn fault_here(&mut self, found: char, kind: JsonErrorKind) -> JsonError {
+        // A string that ended just before the fault and holds a typographic
+        // quote most likely ran on past it ("Allow”, "Action": ...): the quote
+        // is the real fault.
+        if let Some((end, offset, quote)) = self.last_curly {
+            let gap = self.bytes.get(end..self.pos).unwrap_or(b"x");
+            if gap
+                .iter()
+                .all(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
+            {
+                return self.fail(offset, JsonErrorKind::TypographicQuote { quote });
+            }
+        }
         let starts_comment = matches!(self.peek_ahead(1), Some(b'/' | b'*'));
         let kind = if is_typographic_quote(found) {
             JsonErrorKind::TypographicQuote { quote: found }
@@ -1267,6 +1321,40 @@ mod tests {
         // Inside a properly quoted string they are just content.
         let root = parse("{\"a\": \"say “hi” and ‘bye’\"}").unwrap();
         assert_eq!(root.get("a").unwrap().as_str(), Some("say “hi” and ‘bye’"));
+    }
+
+    #[test]
+    fn typographic_closing_quote_after_a_straight_opening_quote() {
+        // The string runs on to the end of the line: the quote is the fault.
+        let text = "{\n  \"Action\": \"ses:SendEmail”,\n  \"Resource\": \"*\"\n}";
+        assert_eq!(fault(text), (2, 27, K::TypographicQuote { quote: '”' }));
+        // The string runs on to the next straight quote: the quote is still the fault.
+        assert_eq!(
+            fault("{\"Action\": \"ses:SendEmail”, \"Resource\": \"*\"}"),
+            (1, 26, K::TypographicQuote { quote: '”' })
+        );
+        assert_eq!(
+            fault("{\"Effect”: \"Allow\"}"),
+            (1, 9, K::TypographicQuote { quote: '”' })
+        );
+        assert_eq!(
+            fault("[\"a’, \"b\"]"),
+            (1, 4, K::TypographicQuote { quote: '’' })
+        );
+        // Unterminated at the end of the text.
+        assert_eq!(fault("\"abc”"), (1, 5, K::TypographicQuote { quote: '”' }));
+        // A curly quote in the middle of a string is content, and a later fault
+        // is reported as usual.
+        assert_eq!(
+            fault("[\"say “hi” now\" 1]"),
+            (
+                1,
+                17,
+                K::MissingComma {
+                    container: Container::Array
+                }
+            )
+        );
     }
 
     // ----- structural errors -----

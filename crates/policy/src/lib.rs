@@ -10,8 +10,10 @@ pub mod arn;
 pub mod condition;
 pub mod context;
 pub mod eval;
+pub mod explain;
 pub mod grammar;
 pub mod json;
+pub mod lint;
 pub mod message;
 pub mod pattern;
 pub mod policy;
@@ -22,6 +24,9 @@ pub mod validate;
 pub mod value;
 
 pub use context::Context;
-pub use eval::{evaluate, evaluate_traced, Decision, Layer, Outcome, PolicySet, Request};
+pub use eval::{
+    evaluate, evaluate_matched, evaluate_traced, Decision, Layer, Outcome, PolicySet, Request,
+    StatementRef,
+};
 pub use policy::{Policy, PolicyError};
 pub use principal::Principal;

@@ -137,11 +137,13 @@ fn read_context(c: &Json) -> Result<Context, SimulationError> {
     };
     let mut ctx = Context::default();
     for m in members {
-        let values = match &m.value.value {
-            JsonValue::Array(items) => items.iter().map(scalar).collect::<Result<Vec<_>, _>>()?,
-            _ => vec![scalar(&m.value)?],
-        };
-        ctx.insert(&m.key, values);
+        match &m.value.value {
+            JsonValue::Array(items) => {
+                let values = items.iter().map(scalar).collect::<Result<Vec<_>, _>>()?;
+                ctx.insert_list(&m.key, values);
+            }
+            _ => ctx.insert(&m.key, vec![scalar(&m.value)?]),
+        }
     }
     Ok(ctx)
 }

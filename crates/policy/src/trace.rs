@@ -22,6 +22,9 @@ pub trait Tracer {
     const ON: bool;
     fn statement(&mut self, site: Site<'_>, st: &Statement, detail: impl FnOnce() -> String);
     fn note(&mut self, text: impl FnOnce() -> String);
+    /// A statement that applies to the request (action, resource, principal and
+    /// conditions all match). Only tracers that collect matches override it.
+    fn matched(&mut self, _at: StatementRef) {}
 }
 
 /// No tracing.
@@ -31,6 +34,21 @@ impl Tracer for Off {
     const ON: bool = false;
     fn statement(&mut self, _: Site<'_>, _: &Statement, _: impl FnOnce() -> String) {}
     fn note(&mut self, _: impl FnOnce() -> String) {}
+}
+
+/// Collects every statement that applies, in evaluation order (for the policy simulator).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Matches {
+    pub statements: Vec<StatementRef>,
+}
+
+impl Tracer for Matches {
+    const ON: bool = true;
+    fn statement(&mut self, _: Site<'_>, _: &Statement, _: impl FnOnce() -> String) {}
+    fn note(&mut self, _: impl FnOnce() -> String) {}
+    fn matched(&mut self, at: StatementRef) {
+        self.statements.push(at);
+    }
 }
 
 /// A readable account of an evaluation, one line per step.

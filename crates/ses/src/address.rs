@@ -40,26 +40,31 @@ pub fn domain_of(address: &str) -> &str {
     address.rsplit_once('@').map_or("", |(_, d)| d)
 }
 
+/// The checks SES applies, with its (javax.mail) messages.
 fn validate(address: &str) -> Result<(), SesError> {
+    let illegal = || SesError::InvalidParameter("Illegal address".into());
+    if address.contains(',') || address.contains('<') || address.contains('>') {
+        return Err(illegal());
+    }
     let Some((local, domain)) = address.rsplit_once('@') else {
-        return Err(SesError::InvalidParameter(format!(
-            "Missing final '@domain' in address {address}"
-        )));
+        return Err(SesError::InvalidParameter("Missing final '@domain'".into()));
     };
-    let domain_ok = !domain.is_empty()
-        && domain.split('.').all(|label| {
-            !label.is_empty() && label.chars().all(|c| c.is_alphanumeric() || c == '-')
-        })
+    if local.is_empty() {
+        return Err(SesError::InvalidParameter("Missing local name".into()));
+    }
+    if domain.is_empty() {
+        return Err(SesError::InvalidParameter("Missing domain".into()));
+    }
+    let domain_ok = domain
+        .split('.')
+        .all(|label| !label.is_empty() && label.chars().all(|c| c.is_alphanumeric() || c == '-'))
         && !domain.starts_with('-');
-    let local_ok = !local.is_empty()
-        && local.len() <= 64
+    let local_ok = local.len() <= 64
         && !local
             .chars()
-            .any(|c| c.is_whitespace() || "<>()[],;:\\\"".contains(c));
+            .any(|c| c.is_whitespace() || "()[];:\\\"".contains(c));
     if !domain_ok || !local_ok || address.len() > 320 {
-        return Err(SesError::InvalidParameter(format!(
-            "Illegal address: {address}"
-        )));
+        return Err(illegal());
     }
     Ok(())
 }

@@ -64,23 +64,7 @@ impl Ses {
         if let Some(existing) = tx.get::<Identity>(table::IDENTITIES, &key)? {
             return Ok(existing);
         }
-        let identity = Identity {
-            account: caller.account.clone(),
-            region: info.region.clone(),
-            name: name.to_string(),
-            kind,
-            verified: false,
-            verification_token: token(44)?,
-            dkim_tokens: vec![
-                token(32)?.to_ascii_lowercase(),
-                token(32)?.to_ascii_lowercase(),
-                token(32)?.to_ascii_lowercase(),
-            ],
-            dkim_enabled: false,
-            policies: Default::default(),
-            feedback_forwarding: true,
-            created_ms: ids::now_ms(),
-        };
+        let identity = new_identity(&caller.account, &info.region, name, kind)?;
         tx.put(table::IDENTITIES, &key, &identity)?;
         tx.commit()?;
         Ok(identity)
@@ -107,6 +91,7 @@ impl Ses {
             created_ms: ids::now_ms(),
             from_identity: String::new(),
             configuration_set: None,
+            suppressed: Vec::new(),
         })
     }
 
@@ -147,23 +132,7 @@ impl Ses {
         let mut tx = self.store.write()?;
         let mut identity = match tx.get::<Identity>(table::IDENTITIES, &key)? {
             Some(i) => i,
-            None => Identity {
-                account: account.to_string(),
-                region: region.to_string(),
-                name: name.clone(),
-                kind,
-                verified: false,
-                verification_token: token(44)?,
-                dkim_tokens: vec![
-                    token(32)?.to_ascii_lowercase(),
-                    token(32)?.to_ascii_lowercase(),
-                    token(32)?.to_ascii_lowercase(),
-                ],
-                dkim_enabled: false,
-                policies: Default::default(),
-                feedback_forwarding: true,
-                created_ms: ids::now_ms(),
-            },
+            None => new_identity(account, region, &name, kind)?,
         };
         identity.verified = true;
         tx.put(table::IDENTITIES, &key, &identity)?;
@@ -201,7 +170,10 @@ impl Ses {
             action,
             &Ses::identity_arn(info, &caller.account, name),
         )?;
-        Ok(self.load_identity(&caller.account, &info.region, name)?)
+        match self.load_identity(&caller.account, &info.region, name)? {
+            Some(identity) => Ok(Some(self.refresh_from_dns(identity)?)),
+            None => Ok(None),
+        }
     }
 
     pub fn delete_identity(
@@ -316,12 +288,34 @@ impl Ses {
             .ok_or_else(|| SesError::NotFound(format!("Identity {name} does not exist.")))
     }
 
-    fn save_identity(&self, identity: &Identity) -> Result<(), SesError> {
+    pub(crate) fn save_identity(&self, identity: &Identity) -> Result<(), SesError> {
         let mut tx = self.store.write()?;
         tx.put(table::IDENTITIES, &key_of(identity), identity)?;
         tx.commit()?;
         Ok(())
     }
+}
+
+fn new_identity(
+    account: &str,
+    region: &str,
+    name: &str,
+    kind: IdentityKind,
+) -> Result<Identity, SesError> {
+    let dkim_tokens = vec![
+        token(32)?.to_ascii_lowercase(),
+        token(32)?.to_ascii_lowercase(),
+        token(32)?.to_ascii_lowercase(),
+    ];
+    Ok(Identity::new(
+        account,
+        region,
+        name,
+        kind,
+        token(44)?,
+        dkim_tokens,
+        ids::now_ms(),
+    ))
 }
 
 fn key_of(i: &Identity) -> String {

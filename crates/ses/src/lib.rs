@@ -1,28 +1,62 @@
-//! Amazon SES: identities and their verification, sending authorization policies on
-//! identities, and the one send pipeline every interface shares (resolve identities →
-//! authorize every involved resource → sending switch → sandbox → quota → durable
-//! accept into the capture store). It knows nothing of wire formats.
+//! Amazon SES: identities and their verification (by link, operator or DNS), sending
+//! authorization policies on identities, templates, configuration sets with event
+//! destinations, the account-level suppression list, sending statistics, and the one
+//! send pipeline every interface shares (resolve identities → authorize every involved
+//! resource → sending switch → sandbox → quota → suppression → durable accept into the
+//! capture store). It knows nothing of wire formats.
 
+mod account;
 pub mod address;
+mod config_set;
+pub mod dns;
 pub mod doctor;
 mod error;
+mod feedback;
 mod identity;
 pub mod mime;
 pub mod model;
 pub mod outbound;
+mod page;
 mod quota;
+pub mod render;
 mod send;
 mod spool;
+mod stats;
+mod suppression;
+pub mod template;
+mod verification;
 
+pub use account::AccountDetailsInput;
+pub use config_set::ConfigurationSetInput;
 pub use error::SesError;
 pub use identity::IdentityAttributes;
 pub use model::IdentityKind;
-pub use send::{Content, Destination, SendRequest, SendResult};
+pub use send::{BulkEntry, BulkOutcome, BulkStatus, Content, Destination, SendRequest, SendResult};
 pub use spool::Outbound;
+pub use stats::Feedback;
+pub use suppression::SuppressionFilter;
+pub use template::{TemplateInput, TemplateParts, TemplateSource};
 
 use iam::{Caller, Iam, RequestInfo};
 use std::sync::Arc;
 use store::Store;
+
+/// Which SES API a management call came through; some actions and behaviours differ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Api {
+    V1,
+    V2,
+}
+
+impl Api {
+    /// The v1 or the v2 name of an action.
+    pub fn pick(self, v1: &'static str, v2: &'static str) -> &'static str {
+        match self {
+            Api::V1 => v1,
+            Api::V2 => v2,
+        }
+    }
+}
 
 /// The SES service.
 pub struct Ses {
@@ -32,6 +66,8 @@ pub struct Ses {
     spool: spool::Spool,
     /// Where verification links point (the server's own URL).
     public_url: String,
+    /// The DNS server for domain verification; none means DNS is never consulted.
+    resolver: Option<dns::Resolver>,
 }
 
 impl Ses {
@@ -53,7 +89,14 @@ impl Ses {
             iam,
             quotas: quota::Quotas::default(),
             public_url,
+            resolver: None,
         }
+    }
+
+    /// Verifies domain identities through this DNS server.
+    pub fn with_resolver(mut self, resolver: dns::Resolver) -> Ses {
+        self.resolver = Some(resolver);
+        self
     }
 
     /// Authorizes a management action (IAM-style denial).

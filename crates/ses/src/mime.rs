@@ -103,7 +103,9 @@ pub struct Simple<'a> {
 /// Builds the MIME text of a simple message (multipart/alternative when both bodies).
 pub fn build_simple(m: &Simple<'_>) -> String {
     let mut out = String::new();
-    out.push_str(&format!("From: {}\r\n", m.from));
+    if !m.from.is_empty() {
+        out.push_str(&format!("From: {}\r\n", m.from));
+    }
     if !m.to.is_empty() {
         out.push_str(&format!("To: {}\r\n", m.to.join(", ")));
     }

@@ -7,6 +7,9 @@ use std::sync::Mutex;
 
 const DAY_MS: i64 = 86_400_000;
 
+/// The Throttling message when the rolling 24-hour quota is used up.
+pub(crate) const DAILY_QUOTA_EXCEEDED: &str = "Daily message quota exceeded.";
+
 #[derive(Default)]
 pub(crate) struct Quotas {
     windows: Mutex<HashMap<(String, String), Window>>,
@@ -44,13 +47,18 @@ impl Quotas {
                 w.sent_total -= n;
             }
         }
+        // The bucket holds one second of sending. A message may carry more recipients
+        // than that (up to SES's 50): it is accepted once the bucket is full and its
+        // debt delays the next sends, a short burst as SES allows.
+        let capacity = max_rate.max(1.0);
         let elapsed = (now_ms - w.refilled_ms).max(0) as f64 / 1000.0;
-        w.tokens = (w.tokens + elapsed * max_rate).min(max_rate.max(1.0));
+        w.tokens = (w.tokens + elapsed * max_rate).min(capacity);
         w.refilled_ms = now_ms;
         if (w.sent_total + recipients) as f64 > max_24h {
-            return Err(SesError::Throttling("Daily message quota exceeded.".into()));
+            return Err(SesError::Throttling(DAILY_QUOTA_EXCEEDED.into()));
         }
-        if w.tokens + 1e-9 < recipients as f64 {
+        let needed = (recipients as f64).min(capacity);
+        if w.tokens + 1e-9 < needed {
             return Err(SesError::Throttling(
                 "Maximum sending rate exceeded.".into(),
             ));

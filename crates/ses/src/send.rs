@@ -1,14 +1,23 @@
 //! The send pipeline shared by the v1 and v2 APIs and SMTP: resolve the From and
 //! Return-Path identities (own, or an owner's through SourceArn/FromArn/ReturnPathArn
 //! or X-SES-*-ARN headers), authorize every involved resource with the full policy
-//! set, then the sending switch, sandbox, quota, and a durable accept.
+//! set (the identities with their sending authorization policies; for v2 sends also
+//! the template and the configuration set), then the sending switch, configuration
+//! set, sandbox, message size, quota, the account-level suppression list, and a
+//! durable accept that also counts the send in the sender's statistics.
 
 use crate::address::{domain_of, Mailbox};
-use crate::model::{scoped_key, table, AccountSettings, Identity, IdentityKind, StoredMessage};
+use crate::model::{
+    scoped_key, table, AccountSettings, ConfigurationSet, EventType, Identity, IdentityKind,
+    SendingEvent, StoredMessage,
+};
+use crate::render::RenderError;
+use crate::template::{self, Rendered, TemplateParts, TemplateSource};
 use crate::{mime, Ses, SesError};
 use iam::{ids, Caller, RequestInfo};
 use policy::grammar::Version;
 use policy::Policy;
+use serde_json::Value;
 use std::sync::Arc;
 
 /// Recipients by field.
@@ -41,6 +50,12 @@ pub enum Content {
     },
     /// A complete MIME message; its headers supply what parameters leave out.
     Raw(String),
+    /// A stored or inline template and its data (a JSON object).
+    Template {
+        source: TemplateSource,
+        data: String,
+        reply_to: Vec<String>,
+    },
 }
 
 /// One send, as any interface describes it.
@@ -67,7 +82,89 @@ pub struct SendResult {
     pub message_id: String,
 }
 
+/// One destination of a bulk send, with the data that replaces the defaults.
+#[derive(Debug, Clone, Default)]
+pub struct BulkEntry {
+    pub destination: Destination,
+    pub replacement_data: Option<String>,
+}
+
+/// What happened to one destination of a bulk send.
+#[derive(Debug, Clone, PartialEq)]
+pub enum BulkOutcome {
+    Sent { message_id: String },
+    Failed { status: BulkStatus, error: String },
+}
+
+/// Per-destination failure kinds of SendBulkTemplatedEmail / SendBulkEmail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BulkStatus {
+    MessageRejected,
+    InvalidParameterValue,
+    AccountThrottled,
+    AccountDailyQuotaExceeded,
+    Failed,
+}
+
+impl BulkStatus {
+    pub fn v1_name(self) -> &'static str {
+        match self {
+            BulkStatus::MessageRejected => "MessageRejected",
+            BulkStatus::InvalidParameterValue => "InvalidParameterValue",
+            BulkStatus::AccountThrottled => "AccountThrottled",
+            BulkStatus::AccountDailyQuotaExceeded => "AccountDailyQuotaExceeded",
+            BulkStatus::Failed => "Failed",
+        }
+    }
+
+    pub fn v2_name(self) -> &'static str {
+        match self {
+            BulkStatus::MessageRejected => "MESSAGE_REJECTED",
+            BulkStatus::InvalidParameterValue => "INVALID_PARAMETER",
+            BulkStatus::AccountThrottled => "ACCOUNT_THROTTLED",
+            BulkStatus::AccountDailyQuotaExceeded => "ACCOUNT_DAILY_QUOTA_EXCEEDED",
+            BulkStatus::Failed => "FAILED",
+        }
+    }
+
+    fn of(e: &SesError) -> BulkStatus {
+        match e {
+            SesError::MessageRejected(_) => BulkStatus::MessageRejected,
+            SesError::InvalidParameter(_) => BulkStatus::InvalidParameterValue,
+            SesError::Throttling(m) if m == crate::quota::DAILY_QUOTA_EXCEEDED => {
+                BulkStatus::AccountDailyQuotaExceeded
+            }
+            SesError::Throttling(_) => BulkStatus::AccountThrottled,
+            _ => BulkStatus::Failed,
+        }
+    }
+}
+
 const MAX_RECIPIENTS: usize = 50;
+const MAX_BULK_DESTINATIONS: usize = 50;
+/// Largest message: 10 MB through v1 (and SMTP's limit), 40 MB through v2.
+const MAX_MESSAGE_V1: usize = 10 * 1024 * 1024;
+const MAX_MESSAGE_V2: usize = 40 * 1024 * 1024;
+
+/// What one send has settled before its recipients are considered.
+struct Plan {
+    from: Mailbox,
+    /// The From header as given (with its display name).
+    from_header: String,
+    return_path: Option<Mailbox>,
+    from_identity: Identity,
+    return_identity: Option<Identity>,
+    /// The template's ARN when a stored template is used (an involved resource).
+    template_arn: Option<String>,
+}
+
+/// A message ready to be accepted.
+struct Outgoing {
+    message_id: String,
+    /// The MIME text, or why the template could not be rendered.
+    raw: Result<String, RenderError>,
+    recipients: Vec<String>,
+}
 
 impl Ses {
     pub fn send(
@@ -76,33 +173,91 @@ impl Ses {
         info: &RequestInfo,
         mut req: SendRequest,
     ) -> Result<SendResult, SesError> {
-        let raw_headers = match &req.content {
-            Content::Raw(raw) => Some(mime::split(raw).0),
-            Content::Simple { .. } => None,
-        };
-        if let Some(h) = &raw_headers {
-            apply_raw_headers(&mut req, h);
+        if let Content::Raw(raw) = &req.content {
+            let headers = mime::split(raw).0;
+            apply_raw_headers(&mut req, &headers);
         }
-        let from = Mailbox::parse(req.from.as_deref().ok_or_else(|| {
-            SesError::InvalidParameter("Missing required header 'From'.".into())
-        })?)?;
-        let recipients = req.destination.all();
-        if recipients.is_empty() {
-            return Err(SesError::InvalidParameter(
-                "Missing required parameter: at least one recipient (To, Cc or Bcc).".into(),
-            ));
-        }
-        if recipients.len() > MAX_RECIPIENTS {
+        let recipients = recipient_addresses(&req.destination)?;
+        let plan = self.plan(caller, info, &req)?;
+        self.authorize_involved(caller, info, &req, &plan, &recipients)?;
+        let (settings, set) = self.check_switches(caller, info, &req)?;
+        let template = self.template_of(caller, info, &req)?;
+        self.check_sandboxes(caller, info, &settings, &plan, &recipients)?;
+        let outgoing =
+            self.compose(&req, &plan, template.as_ref(), &req.destination, recipients)?;
+        self.consume_quota(caller, info, &settings, outgoing.recipients.len())?;
+        let message_id = self.deliver(caller, info, &req, &plan, set.as_ref(), outgoing)?;
+        Ok(SendResult { message_id })
+    }
+
+    /// SendBulkTemplatedEmail / SendBulkEmail: one templated message per entry, each
+    /// with the default data overlaid by the entry's replacement data. Problems shared
+    /// by every entry (identities, authorization, switches, the template) fail the
+    /// call; an entry's own problems become its status.
+    pub fn send_bulk(
+        &self,
+        caller: &Caller,
+        info: &RequestInfo,
+        req: SendRequest,
+        entries: Vec<BulkEntry>,
+    ) -> Result<Vec<BulkOutcome>, SesError> {
+        if entries.is_empty() || entries.len() > MAX_BULK_DESTINATIONS {
             return Err(SesError::InvalidParameter(format!(
-                "Recipient count exceeds {MAX_RECIPIENTS}."
+                "The number of destinations must be between 1 and {MAX_BULK_DESTINATIONS}."
             )));
         }
-        let recipient_addresses = recipients
+        let Content::Template { data, .. } = &req.content else {
+            return Err(SesError::InvalidParameter(
+                "Bulk sends need a template.".into(),
+            ));
+        };
+        let defaults = template::parse_data(data)?;
+        let everyone: Vec<String> = entries
             .iter()
-            .map(|r| Mailbox::parse(r).map(|m| m.address))
-            .collect::<Result<Vec<_>, _>>()?;
-        let return_path = req.return_path.as_deref().map(Mailbox::parse).transpose()?;
+            .flat_map(|e| e.destination.all())
+            .filter_map(|r| Mailbox::parse(&r).ok().map(|m| m.address))
+            .collect();
+        let plan = self.plan(caller, info, &req)?;
+        self.authorize_involved(caller, info, &req, &plan, &everyone)?;
+        let (settings, set) = self.check_switches(caller, info, &req)?;
+        let template = self.template_of(caller, info, &req)?;
+        let mut outcomes = Vec::with_capacity(entries.len());
+        for entry in entries {
+            let one = |req: &SendRequest| -> Result<String, SesError> {
+                let recipients = recipient_addresses(&entry.destination)?;
+                let data = entry_data(&defaults, entry.replacement_data.as_deref())?;
+                self.check_sandboxes(caller, info, &settings, &plan, &recipients)?;
+                let parts = template.as_ref().map(|(parts, _)| (parts.clone(), data));
+                let outgoing =
+                    self.compose(req, &plan, parts.as_ref(), &entry.destination, recipients)?;
+                self.consume_quota(caller, info, &settings, outgoing.recipients.len())?;
+                self.deliver(caller, info, req, &plan, set.as_ref(), outgoing)
+            };
+            outcomes.push(match one(&req) {
+                Ok(message_id) => BulkOutcome::Sent { message_id },
+                Err(e @ SesError::Store(_)) => return Err(e),
+                Err(e) => BulkOutcome::Failed {
+                    status: BulkStatus::of(&e),
+                    error: e.to_string(),
+                },
+            });
+        }
+        Ok(outcomes)
+    }
 
+    /// Parses the From and Return-Path mailboxes and resolves their identities.
+    fn plan(
+        &self,
+        caller: &Caller,
+        info: &RequestInfo,
+        req: &SendRequest,
+    ) -> Result<Plan, SesError> {
+        let from_header = req
+            .from
+            .clone()
+            .ok_or_else(|| SesError::InvalidParameter("Missing required header 'From'.".into()))?;
+        let from = Mailbox::parse(&from_header)?;
+        let return_path = req.return_path.as_deref().map(Mailbox::parse).transpose()?;
         let from_arn = req.from_arn.as_deref().or(req.source_arn.as_deref());
         let from_identity = self.resolve(caller, info, &from.address, from_arn)?;
         let return_identity = match &return_path {
@@ -114,74 +269,252 @@ impl Ses {
             )?),
             None => None,
         };
+        let template_arn = match &req.content {
+            Content::Template {
+                source: TemplateSource::Stored { name, arn },
+                ..
+            } => arn.clone().or_else(|| {
+                name.as_deref()
+                    .map(|n| template::template_arn(info, caller, n))
+            }),
+            _ => None,
+        };
+        Ok(Plan {
+            from,
+            from_header,
+            return_path,
+            from_identity,
+            return_identity,
+            template_arn,
+        })
+    }
 
+    /// Authorizes the send on every resource it involves: the identities (each with
+    /// its owner's sending authorization policies), and for v2 the stored template and
+    /// the configuration set (the caller's own resources).
+    fn authorize_involved(
+        &self,
+        caller: &Caller,
+        info: &RequestInfo,
+        req: &SendRequest,
+        plan: &Plan,
+        recipients: &[String],
+    ) -> Result<(), SesError> {
         let context = send_context(
-            &from,
-            &recipient_addresses,
+            &plan.from,
+            recipients,
             req.api_version,
-            return_path.as_ref(),
+            plan.return_path.as_ref(),
         );
-        let mut involved = vec![&from_identity];
-        if let Some(r) = &return_identity {
-            if r.arn() != from_identity.arn() {
-                involved.push(r);
+        let mut involved = vec![Involved::identity(&plan.from_identity)?];
+        if let Some(r) = &plan.return_identity {
+            if r.arn() != plan.from_identity.arn() {
+                involved.push(Involved::identity(r)?);
             }
         }
-        for identity in involved {
-            self.authorize_send(caller, info, req.action, identity, &context)?;
+        if req.api_version == "2" {
+            if let Some(arn) = &plan.template_arn {
+                involved.push(Involved::own(arn.clone()));
+            }
+            if let Some(set) = &req.configuration_set {
+                let arn = crate::config_set::configuration_set_arn(info, &caller.account, set);
+                involved.push(Involved::own(arn));
+            }
         }
+        for resource in involved {
+            self.authorize_resource(caller, info, req.action, resource, &context)?;
+        }
+        Ok(())
+    }
 
+    /// The account's sending switch and the configuration set's.
+    fn check_switches(
+        &self,
+        caller: &Caller,
+        info: &RequestInfo,
+        req: &SendRequest,
+    ) -> Result<(AccountSettings, Option<ConfigurationSet>), SesError> {
         let settings = self.settings(&caller.account, &info.region)?;
         if !settings.sending_enabled {
             return Err(SesError::AccountSendingPaused);
         }
-        if let Some(set) = &req.configuration_set {
-            self.check_configuration_set(&caller.account, &info.region, set)?;
-        }
-        if !settings.production {
-            self.check_sandbox(&caller.account, &info.region, &recipient_addresses)?;
-        }
-        let now = ids::now_ms();
-        self.quotas.consume(
-            &caller.account,
-            &info.region,
-            recipient_addresses.len() as u64,
-            settings.quota(),
-            now,
-        )?;
+        let set = match &req.configuration_set {
+            Some(name) => {
+                Some(self.check_configuration_set(&caller.account, &info.region, name)?)
+            }
+            None => None,
+        };
+        Ok((settings, set))
+    }
 
+    /// The template parts and data of a templated send.
+    fn template_of(
+        &self,
+        caller: &Caller,
+        info: &RequestInfo,
+        req: &SendRequest,
+    ) -> Result<Option<(TemplateParts, Value)>, SesError> {
+        let Content::Template { source, data, .. } = &req.content else {
+            return Ok(None);
+        };
+        let data = template::parse_data(data)?;
+        let (parts, _) = self.resolve_template(caller, info, source)?;
+        Ok(Some((parts, data)))
+    }
+
+    /// Builds (or renders) the message for one destination and checks its size.
+    fn compose(
+        &self,
+        req: &SendRequest,
+        plan: &Plan,
+        template: Option<&(TemplateParts, Value)>,
+        destination: &Destination,
+        recipients: Vec<String>,
+    ) -> Result<Outgoing, SesError> {
         let message_id = message_id()?;
-        let raw = match &req.content {
-            Content::Raw(raw) => outgoing_raw(raw),
-            Content::Simple {
+        let now = ids::now_ms();
+        let simple = |subject: &str, text: Option<&str>, html: Option<&str>, reply_to| {
+            mime::build_simple(&mime::Simple {
+                from: &plan.from_header,
+                to: &destination.to,
+                cc: &destination.cc,
+                reply_to,
                 subject,
                 text,
                 html,
-                reply_to,
-            } => mime::build_simple(&mime::Simple {
-                from: req.from.as_deref().unwrap_or(&from.address),
-                to: &req.destination.to,
-                cc: &req.destination.cc,
-                reply_to,
-                subject,
-                text: text.as_deref(),
-                html: html.as_deref(),
                 message_id: &message_id,
                 date: &mime::rfc5322_date(now),
-            }),
+            })
+        };
+        let raw = match (&req.content, template) {
+            (Content::Raw(raw), _) => Ok(outgoing_raw(raw)),
+            (
+                Content::Simple {
+                    subject,
+                    text,
+                    html,
+                    reply_to,
+                },
+                _,
+            ) => Ok(simple(subject, text.as_deref(), html.as_deref(), reply_to)),
+            (Content::Template { reply_to, .. }, Some((parts, data))) => {
+                template::render_parts(parts, data).map(|r: Rendered| {
+                    simple(&r.subject, r.text.as_deref(), r.html.as_deref(), reply_to)
+                })
+            }
+            (Content::Template { .. }, None) => {
+                return Err(SesError::InvalidParameter("Template is required.".into()))
+            }
+        };
+        let limit = if req.api_version == "2" {
+            MAX_MESSAGE_V2
+        } else {
+            MAX_MESSAGE_V1
+        };
+        if let Ok(text) = &raw {
+            if text.len() > limit {
+                return Err(SesError::MessageRejected(format!(
+                    "Message length is more than {limit} bytes long: '{}'.",
+                    text.len()
+                )));
+            }
+        }
+        Ok(Outgoing {
+            message_id,
+            raw,
+            recipients,
+        })
+    }
+
+    /// The sandbox of the sending account and, under sending authorization, of the
+    /// identity owner: a delegate reaches unverified recipients only when the owner
+    /// is out of the sandbox too.
+    fn check_sandboxes(
+        &self,
+        caller: &Caller,
+        info: &RequestInfo,
+        settings: &AccountSettings,
+        plan: &Plan,
+        recipients: &[String],
+    ) -> Result<(), SesError> {
+        if !settings.production {
+            self.check_sandbox(&caller.account, &info.region, recipients)?;
+        }
+        let owner = &plan.from_identity.account;
+        if owner != &caller.account && !self.settings(owner, &info.region)?.production {
+            self.check_sandbox(owner, &info.region, recipients)?;
+        }
+        Ok(())
+    }
+
+    fn consume_quota(
+        &self,
+        caller: &Caller,
+        info: &RequestInfo,
+        settings: &AccountSettings,
+        recipients: usize,
+    ) -> Result<(), SesError> {
+        self.quotas.consume(
+            &caller.account,
+            &info.region,
+            recipients as u64,
+            settings.quota(),
+            ids::now_ms(),
+        )
+    }
+
+    /// Accepts the message with its suppressed recipients dropped (and recorded); the
+    /// spool stores it and counts it in the sending account's statistics in one
+    /// transaction. A rendering failure is recorded instead of a message.
+    fn deliver(
+        &self,
+        caller: &Caller,
+        info: &RequestInfo,
+        req: &SendRequest,
+        plan: &Plan,
+        set: Option<&ConfigurationSet>,
+        outgoing: Outgoing,
+    ) -> Result<String, SesError> {
+        let now = ids::now_ms();
+        let (kept, suppressed) =
+            self.apply_suppression(&caller.account, &info.region, set, outgoing.recipients)?;
+        let raw = match outgoing.raw {
+            Ok(raw) => raw,
+            Err(e) => {
+                let recipients = kept
+                    .into_iter()
+                    .chain(suppressed.into_iter().map(|s| s.address));
+                let failure = SendingEvent {
+                    event_type: EventType::RenderingFailure,
+                    message_id: outgoing.message_id.clone(),
+                    account: caller.account.clone(),
+                    region: info.region.clone(),
+                    configuration_set: req.configuration_set.clone(),
+                    recipients: recipients.collect(),
+                    detail: e.to_string(),
+                    created_ms: now,
+                };
+                self.record_events(&[failure])?;
+                return Ok(outgoing.message_id);
+            }
+        };
+        let source = match &plan.return_path {
+            Some(rp) => rp.address.clone(),
+            None => plan.from.address.clone(),
         };
         self.accept(StoredMessage {
-            message_id: message_id.clone(),
+            message_id: outgoing.message_id.clone(),
             account: caller.account.clone(),
             region: info.region.clone(),
-            source: return_path.map_or(from.address, |rp| rp.address),
-            destination: recipient_addresses,
+            source,
+            destination: kept,
             raw,
             created_ms: now,
-            from_identity: from_identity.arn(),
+            from_identity: plan.from_identity.arn(),
             configuration_set: req.configuration_set.clone(),
+            suppressed,
         })?;
-        Ok(SendResult { message_id })
+        Ok(outgoing.message_id)
     }
 
     /// The verified identity that covers `address`: the owner's named by `arn`, or the
@@ -246,27 +579,26 @@ impl Ses {
         Ok(None)
     }
 
-    fn authorize_send(
+    /// Decides the send's action on one involved resource.
+    fn authorize_resource(
         &self,
         caller: &Caller,
         info: &RequestInfo,
         action: &str,
-        identity: &Identity,
+        resource: Involved,
         context: &[(&str, Vec<String>)],
     ) -> Result<(), SesError> {
-        let arn = identity.arn();
-        let policy = merged_policy(identity)?;
         match self.iam.authorize(
             caller,
             action,
-            &arn,
+            &resource.arn,
             info,
-            Some((policy, identity.account.clone())),
+            resource.policy,
             context,
         ) {
             Ok(_) => Ok(()),
             Err(denial) => Err(SesError::AccessDenied {
-                message: policy::message::ses_denial(&caller.arn, action, &arn),
+                message: policy::message::ses_denial(&caller.arn, action, &resource.arn),
                 trace: denial.trace,
             }),
         }
@@ -299,18 +631,12 @@ impl Ses {
         account: &str,
         region: &str,
         name: &str,
-    ) -> Result<(), SesError> {
-        let set: Option<crate::model::ConfigurationSet> = self
-            .store
-            .read()?
-            .get(table::CONFIG_SETS, &scoped_key(account, region, name))?;
-        match set {
-            None => Err(SesError::ConfigurationSetDoesNotExist(name.to_string())),
-            Some(s) if !s.sending_enabled => {
-                Err(SesError::ConfigurationSetSendingPaused(name.to_string()))
-            }
-            Some(_) => Ok(()),
+    ) -> Result<ConfigurationSet, SesError> {
+        let set = self.load_configuration_set(account, region, name)?;
+        if !set.sending_enabled {
+            return Err(SesError::ConfigurationSetSendingPaused(name.to_string()));
         }
+        Ok(set)
     }
 
     /// (max per 24 h, max per second, sent in the last 24 h) of the caller's account.
@@ -365,22 +691,22 @@ impl Ses {
         max_24h: f64,
         max_rate: f64,
     ) -> Result<(), SesError> {
-        let mut settings = self.settings(account, region)?;
-        settings.custom_quota = Some((max_24h, max_rate));
-        let mut tx = self.store.write()?;
-        tx.put(table::ACCOUNTS, &scoped_key(account, region, ""), &settings)?;
-        tx.commit()?;
-        Ok(())
+        self.update_settings(account, region, |settings| {
+            settings.custom_quota = Some((max_24h, max_rate));
+            Ok(())
+        })
     }
 
-    /// Operator action: production access (out of the sandbox) for an account in a region.
+    /// Operator action: production access (out of the sandbox) for an account in a
+    /// region; a pending production access request is marked granted.
     pub fn grant_production_access(&self, account: &str, region: &str) -> Result<(), SesError> {
-        let mut settings = self.settings(account, region)?;
-        settings.production = true;
-        let mut tx = self.store.write()?;
-        tx.put(table::ACCOUNTS, &scoped_key(account, region, ""), &settings)?;
-        tx.commit()?;
-        Ok(())
+        self.update_settings(account, region, |settings| {
+            settings.production = true;
+            if let Some(details) = &mut settings.details {
+                details.review_status = Some("GRANTED".into());
+            }
+            Ok(())
+        })
     }
 
     /// Stores an accepted message durably (the store's commit is synchronous).
@@ -404,6 +730,27 @@ impl Ses {
     }
 }
 
+/// A resource a send involves, with the resource policy its owner attached (only
+/// identities have one: their sending authorization policies).
+struct Involved {
+    arn: String,
+    policy: Option<(Arc<Policy>, String)>,
+}
+
+impl Involved {
+    fn identity(identity: &Identity) -> Result<Involved, SesError> {
+        Ok(Involved {
+            arn: identity.arn(),
+            policy: Some((merged_policy(identity)?, identity.account.clone())),
+        })
+    }
+
+    /// A resource of the caller's own account, decided by the caller's policies.
+    fn own(arn: String) -> Involved {
+        Involved { arn, policy: None }
+    }
+}
+
 /// The SES condition keys of a send.
 pub(crate) fn send_context(
     from: &Mailbox,
@@ -423,6 +770,36 @@ pub(crate) fn send_context(
         context.push(("ses:FeedbackAddress", vec![rp.address.clone()]));
     }
     context
+}
+
+/// Recipient addresses of a destination: at least one, at most 50, each valid.
+fn recipient_addresses(destination: &Destination) -> Result<Vec<String>, SesError> {
+    let recipients = destination.all();
+    if recipients.is_empty() {
+        return Err(SesError::InvalidParameter(
+            "Missing required parameter: at least one recipient (To, Cc or Bcc).".into(),
+        ));
+    }
+    if recipients.len() > MAX_RECIPIENTS {
+        return Err(SesError::InvalidParameter(format!(
+            "Recipient count exceeds {MAX_RECIPIENTS}."
+        )));
+    }
+    recipients
+        .iter()
+        .map(|r| Mailbox::parse(r).map(|m| m.address))
+        .collect()
+}
+
+/// A bulk entry's data: the defaults overlaid with its replacement data.
+fn entry_data(defaults: &Value, replacement: Option<&str>) -> Result<Value, SesError> {
+    match replacement {
+        Some(r) => Ok(template::merge_data(
+            defaults,
+            Some(&template::parse_data(r)?),
+        )),
+        None => Ok(defaults.clone()),
+    }
 }
 
 /// SES's sandbox and unverified-identity rejection.

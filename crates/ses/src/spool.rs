@@ -15,15 +15,24 @@ pub(crate) struct Spool {
     queue: Mutex<Sender<(StoredMessage, Waiter)>>,
 }
 
+/// Whether accepted messages are also queued for outbound delivery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outbound {
+    /// Capture only: nothing leaves.
+    Off,
+    /// Queue a delivery per recipient domain in the accept transaction.
+    Queue,
+}
+
 /// Most messages written in one transaction.
 const MAX_BATCH: usize = 1024;
 
 impl Spool {
-    pub fn start(store: Store) -> Spool {
+    pub fn start(store: Store, outbound: Outbound) -> Spool {
         let (queue, rx) = mpsc::channel();
         std::thread::Builder::new()
             .name("spool-committer".into())
-            .spawn(move || commit_batches(&store, &rx))
+            .spawn(move || commit_batches(&store, &rx, outbound))
             .unwrap_or_else(|e| panic!("cannot start the spool committer thread: {e}"));
         Spool {
             queue: Mutex::new(queue),
@@ -58,7 +67,7 @@ impl Spool {
     }
 }
 
-fn commit_batches(store: &Store, rx: &Receiver<(StoredMessage, Waiter)>) {
+fn commit_batches(store: &Store, rx: &Receiver<(StoredMessage, Waiter)>, outbound: Outbound) {
     while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -67,7 +76,8 @@ fn commit_batches(store: &Store, rx: &Receiver<(StoredMessage, Waiter)>) {
                 Err(_) => break,
             }
         }
-        let result = write(store, batch.iter().map(|(m, _)| m)).map_err(|e| e.to_string());
+        let result =
+            write(store, batch.iter().map(|(m, _)| m), outbound).map_err(|e| e.to_string());
         for (_, waiter) in batch {
             let _ = waiter.send(result.clone());
         }
@@ -77,10 +87,18 @@ fn commit_batches(store: &Store, rx: &Receiver<(StoredMessage, Waiter)>) {
 fn write<'a>(
     store: &Store,
     messages: impl Iterator<Item = &'a StoredMessage>,
+    outbound: Outbound,
 ) -> Result<(), store::StoreError> {
     let mut tx = store.write()?;
     for m in messages {
-        tx.put(table::MESSAGES, &message_key(m), m)?;
+        let key = message_key(m);
+        tx.put(table::MESSAGES, &key, m)?;
+        crate::stats::record_accepted(&mut tx, m)?;
+        if outbound == Outbound::Queue {
+            for (queue_key, delivery) in crate::outbound::deliveries_for(m, &key) {
+                tx.put(crate::outbound::TABLE, &queue_key, &delivery)?;
+            }
+        }
     }
     tx.commit()
 }

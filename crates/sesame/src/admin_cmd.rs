@@ -33,6 +33,17 @@ pub enum AdminCommand {
         #[arg(long, default_value = "./sesame-data")]
         data_dir: PathBuf,
     },
+    /// Print the DKIM public key record of a domain identity (creating the key pair
+    /// when missing): `NAME TXT "v=DKIM1; k=rsa; p=…"`.
+    DkimRecord {
+        domain: String,
+        #[arg(long)]
+        account: String,
+        #[arg(long)]
+        region: String,
+        #[arg(long, default_value = "./sesame-data")]
+        data_dir: PathBuf,
+    },
     /// Take an account out of the SES sandbox in a region.
     ProductionAccess {
         #[arg(long)]
@@ -65,6 +76,22 @@ pub fn run(command: AdminCommand) -> anyhow::Result<()> {
         } => {
             open_ses(&data_dir)?.set_quota(&account, &region, max_24_hour_send, max_send_rate)?;
             println!("account {account} in {region}: {max_24_hour_send} per 24 hours, {max_send_rate} per second");
+        }
+        AdminCommand::DkimRecord {
+            domain,
+            account,
+            region,
+            data_dir,
+        } => {
+            let (store, key) = open_store(&data_dir)?;
+            let arn = format!("arn:aws:ses:{region}:{account}:identity/{domain}");
+            let identity = delivery::dkim::signing_identity(&store, &arn)?
+                .filter(|i| i.name.eq_ignore_ascii_case(&domain))
+                .ok_or_else(|| {
+                    anyhow::anyhow!("no domain identity {domain} in {account}/{region}")
+                })?;
+            let dkim = delivery::dkim::ensure_key(&store, &key, &identity)?;
+            println!("{} TXT \"{}\"", dkim.record_name(), dkim.record_text());
         }
         AdminCommand::ProductionAccess {
             account,

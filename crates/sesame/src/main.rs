@@ -2,6 +2,9 @@
 //! uses `anyhow`; every library crate has its own error types.
 
 mod admin_cmd;
+mod audit_cmd;
+mod delivery_cmd;
+mod doctor_cmd;
 mod policy_cmd;
 mod serve_cmd;
 mod smtp_password_cmd;
@@ -29,6 +32,10 @@ enum Command {
         #[command(subcommand)]
         command: admin_cmd::AdminCommand,
     },
+    /// Read the audit trail of a data directory (works while `serve` runs).
+    Audit(audit_cmd::AuditArgs),
+    /// Check the whole path of a send without sending; names the cause and the fix.
+    Doctor(doctor_cmd::DoctorArgs),
     /// Print the SES SMTP password of an access key for a region.
     SmtpPassword(smtp_password_cmd::SmtpPasswordArgs),
     /// Offline policy tools: simulate decisions, validate documents.
@@ -43,7 +50,9 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Serve(args) => serve_cmd::run(args).map(|()| ExitCode::SUCCESS),
         Command::Policy { command } => policy_cmd::run(command),
+        Command::Doctor(args) => doctor_cmd::run(args),
         Command::SmtpPassword(args) => smtp_password_cmd::run(args).map(|()| ExitCode::SUCCESS),
+        Command::Audit(args) => audit_cmd::run(args).map(|()| ExitCode::SUCCESS),
         Command::Admin { command } => admin_cmd::run(command).map(|()| ExitCode::SUCCESS),
     };
     match result {

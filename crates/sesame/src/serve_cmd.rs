@@ -37,6 +37,12 @@ pub struct ServeArgs {
     /// Most concurrent SMTP connections.
     #[arg(long, default_value_t = 200)]
     smtp_max_connections: usize,
+    #[command(flatten)]
+    delivery: crate::delivery_cmd::DeliveryArgs,
+    /// Seconds between DNS checks (through --dns) of domain identities still pending
+    /// verification.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..))]
+    dns_check_interval: u64,
 }
 
 /// Root credentials and account of the management account, from the environment.
@@ -88,6 +94,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         &args.data_dir,
         std::env::var("SESAME_MASTER_KEY").ok().as_deref(),
     )?;
+    let delivery_key = key.clone();
     let iam = Arc::new(iam::Iam::new(store.clone(), key));
     let boot = Bootstrap::from_env()?;
     if std::env::var_os("SESAME_ROOT_SECRET_ACCESS_KEY").is_none() {
@@ -102,18 +109,37 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("binding {}", args.http))?;
     let address = listener.local_addr()?;
-    let ses = Arc::new(ses::Ses::new(
+    let mut ses = ses::Ses::with_outbound(
         store.clone(),
         iam.clone(),
         format!("http://{address}"),
-    ));
+        args.delivery.outbound(),
+    );
+    let dns = args.delivery.dns_server()?;
+    if let Some(server) = dns {
+        ses = ses.with_resolver(ses::dns::Resolver::new(server));
+    }
+    let ses = Arc::new(ses);
+    let dns_task = dns.map(|_| {
+        let every = std::time::Duration::from_secs(args.dns_check_interval);
+        tokio::spawn(verify_domains_periodically(ses.clone(), every))
+    });
+    let delivery_task = args.delivery.start(store.clone(), delivery_key)?;
     let smtp_tasks = start_smtp(&args, iam.clone(), ses.clone()).await?;
     let (auditor, audit_writer) = api::Auditor::start(store);
     let state = Arc::new(api::AppState { iam, ses, auditor });
     println!("http listening on {address}");
     tracing::info!(data_dir = %args.data_dir.display(), "sesame serving");
     api::serve(listener, state.clone(), shutdown_signal()).await?;
+    if let Some(task) = dns_task {
+        task.abort();
+    }
     for task in smtp_tasks {
+        task.abort();
+    }
+    // Deliveries in progress are simply cut: the queue is durable, and a delivery
+    // not yet recorded as done is retried at the next start.
+    if let Some(task) = delivery_task {
         task.abort();
     }
     drop(state);
@@ -176,6 +202,22 @@ async fn start_smtp(
         )));
     }
     Ok(tasks)
+}
+
+/// Checks pending domain identities in DNS every `every`, off the async threads.
+async fn verify_domains_periodically(ses: Arc<ses::Ses>, every: std::time::Duration) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    loop {
+        tick.tick().await;
+        let ses = ses.clone();
+        match tokio::task::spawn_blocking(move || ses.verify_pending_domains()).await {
+            Ok(Ok(0)) => {}
+            Ok(Ok(n)) => tracing::info!(verified = n, "domain identities verified through DNS"),
+            Ok(Err(e)) => tracing::warn!(error = %e, "DNS verification sweep failed"),
+            Err(e) => tracing::warn!(error = %e, "DNS verification sweep did not finish"),
+        }
+    }
 }
 
 async fn shutdown_signal() {

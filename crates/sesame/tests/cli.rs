@@ -290,7 +290,7 @@ fn validate_invalid_policy_exits_1() {
 
     let broken = r#"{
   "Version": "2012-10-17",
-  "Statement": [{"Effect": "Permit", "Action": "ses:SendEmail", "Resource": "*", "Condition": {"IpAddress": {"aws:SourceIp": "10.0.0.0/40"}}}]
+  "Statement": [{"Effect": "Permit", "Action": "ses:SendEmail", "Resource": "*", "Conditon": {"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}}}]
 }
 "#;
     let path = temp_file("broken.json", broken);
@@ -301,8 +301,23 @@ fn validate_invalid_policy_exits_1() {
     assert_eq!(findings.len(), 2, "{findings:?}");
     assert_eq!((findings[0].0, findings[0].1), (3, 28));
     assert!(findings[0].3.contains("Effect must be"));
-    assert_eq!((findings[1].0, findings[1].1), (3, 128));
-    assert!(findings[1].3.contains("10.0.0.0/40"));
+    assert_eq!((findings[1].0, findings[1].1), (3, 82));
+    assert!(findings[1]
+        .3
+        .contains("unknown statement element `Conditon`"));
+
+    let bad_cidr = VALID.replace(
+        "\"Resource\": \"*\"",
+        "\"Resource\": \"*\", \"Condition\": {\"IpAddress\": {\"aws:SourceIp\": \"10.0.0.0/40\"}}",
+    );
+    let output = run(&["policy", "validate", "-"], Some(&bad_cidr));
+    assert_eq!(output.status.code(), Some(1));
+    let findings = assert_finding_lines(&output);
+    assert_eq!(findings.len(), 1, "{findings:?}");
+    assert_eq!((findings[0].0, findings[0].1), (3, 147));
+    assert!(findings[0]
+        .3
+        .contains("`10.0.0.0/40` is not a valid IP address or CIDR block"));
 }
 
 #[test]
@@ -348,6 +363,6 @@ fn validate_invalid_json_exits_1_with_position() {
     assert_eq!(output.status.code(), Some(1));
     let findings = assert_finding_lines(&output);
     assert_eq!(findings.len(), 1);
-    assert_eq!((findings[0].0, findings[0].1), (2, 27));
+    assert_eq!((findings[0].0, findings[0].1), (2, 26));
     assert!(findings[0].3.contains("trailing comma"));
 }

@@ -26,6 +26,9 @@ pub struct AuditQuery {
     pub user_name: Option<String>,
     pub access_key_id: Option<String>,
     pub event_id: Option<String>,
+    pub event_source: Option<String>,
+    /// The CloudTrail event's `readOnly`.
+    pub read_only: Option<bool>,
     pub start_ms: Option<i64>,
     pub end_ms: Option<i64>,
     /// Skip events at or after this (time, id) position: the pagination cursor.

@@ -30,6 +30,8 @@ pub enum StoreError {
     Encode(serde_json::Error),
     #[error("master key: {0}")]
     MasterKey(String),
+    #[error("the store's schema version {found} is newer than this program knows ({known})")]
+    NewerSchema { found: i64, known: i64 },
     #[error("a secret could not be decrypted (wrong master key?)")]
     Decrypt,
     #[error("I/O error on {path}: {source}")]
@@ -40,6 +42,9 @@ pub enum StoreError {
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// How many audit records [`Store::query_audit_where`] reads at a time.
+const AUDIT_PAGE: usize = 200;
 
 /// One transaction over the document tables. Dropped without `commit`, it rolls back.
 pub trait Tx {
@@ -85,6 +90,38 @@ impl Store {
 
     pub fn query_audit(&self, query: &AuditQuery) -> Result<Vec<AuditEvent>> {
         self.backend.query_audit(query)
+    }
+
+    /// Up to `query.limit` audit records that match `query` and pass `keep`, newest
+    /// first: the log is read page by page until enough pass or it is exhausted.
+    pub fn query_audit_where(
+        &self,
+        query: &AuditQuery,
+        keep: impl Fn(&AuditEvent) -> bool,
+    ) -> Result<Vec<AuditEvent>> {
+        let wanted = query.limit.max(1);
+        let mut page_query = AuditQuery {
+            limit: wanted.max(AUDIT_PAGE),
+            ..query.clone()
+        };
+        let mut kept = Vec::new();
+        loop {
+            let page = self.backend.query_audit(&page_query)?;
+            let exhausted = page.len() < page_query.limit;
+            let cursor = page.last().map(|e| (e.time_ms, e.event_id.clone()));
+            for event in page {
+                if keep(&event) {
+                    kept.push(event);
+                    if kept.len() == wanted {
+                        return Ok(kept);
+                    }
+                }
+            }
+            match cursor {
+                Some(cursor) if !exhausted => page_query.before = Some(cursor),
+                _ => return Ok(kept),
+            }
+        }
     }
 }
 

@@ -4,7 +4,7 @@
 
 use crate::audit::{AuditEvent, AuditQuery};
 use crate::{Backend, Result, StoreError, Tx};
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 
@@ -40,6 +40,41 @@ impl SqliteBackend {
         Ok(SqliteBackend {
             writer: Mutex::new(writer),
             readers,
+        })
+    }
+
+    /// Opens an existing store for reading only, e.g. while `sesame serve` runs on it
+    /// (WAL lets readers work beside the writer). Nothing is created or migrated;
+    /// writes through this backend fail.
+    pub fn open_read_only(data_dir: &Path) -> Result<SqliteBackend> {
+        let path = data_dir.join("sesame.db");
+        if !path.is_file() {
+            return Err(StoreError::Io {
+                path: path.display().to_string(),
+                source: std::io::Error::new(std::io::ErrorKind::NotFound, "no store here"),
+            });
+        }
+        let conn = Connection::open_with_flags(
+            &path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        let known = i64::try_from(MIGRATIONS.len()).unwrap_or(i64::MAX);
+        if version > known {
+            return Err(StoreError::NewerSchema {
+                found: version,
+                known,
+            });
+        }
+        let reader = Connection::open_with_flags(
+            &path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        reader.busy_timeout(std::time::Duration::from_secs(10))?;
+        Ok(SqliteBackend {
+            writer: Mutex::new(conn),
+            readers: vec![Mutex::new(reader)],
         })
     }
 
@@ -189,6 +224,8 @@ impl Backend for SqliteBackend {
                AND (?4 IS NULL OR access_key_id = ?4) AND (?5 IS NULL OR event_id = ?5)
                AND (?6 IS NULL OR time_ms >= ?6) AND (?7 IS NULL OR time_ms <= ?7)
                AND (?8 IS NULL OR time_ms < ?8 OR (time_ms = ?8 AND event_id < ?9))
+               AND (?11 IS NULL OR event_source = ?11)
+               AND (?12 IS NULL OR json_extract(body, '$.detail.readOnly') = ?12)
              ORDER BY time_ms DESC, event_id DESC LIMIT ?10",
         )?;
         let (before_ms, before_id) = q.before.clone().unzip();
@@ -204,7 +241,9 @@ impl Backend for SqliteBackend {
                 q.end_ms,
                 before_ms,
                 before_id,
-                limit
+                limit,
+                q.event_source,
+                q.read_only
             ],
             |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)),
         )?;
@@ -310,6 +349,74 @@ mod tests {
                 .map(|e| e.event_id.as_str())
                 .collect::<Vec<_>>(),
             ["e0"]
+        );
+    }
+
+    #[test]
+    fn read_only_opening_reads_beside_the_writer_and_filters() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(SqliteBackend::open_read_only(dir.path()).is_err());
+        let writer = SqliteBackend::open(dir.path()).unwrap();
+        let event = |i: i64, source: &str, read_only: bool| AuditEvent {
+            event_id: format!("e{i}"),
+            time_ms: 1000 + i,
+            account: "111".into(),
+            event_name: "X".into(),
+            event_source: source.into(),
+            user_name: "alice".into(),
+            access_key_id: "AKIA".into(),
+            trace: vec![],
+            detail: serde_json::json!({ "readOnly": read_only }),
+        };
+        writer
+            .append_audit(&[event(0, "iam.amazonaws.com", true)])
+            .unwrap();
+        let reader = Store::new(Arc::new(SqliteBackend::open_read_only(dir.path()).unwrap()));
+        let events: Vec<_> = (1..500)
+            .map(|i| {
+                event(
+                    i,
+                    if i % 2 == 0 {
+                        "iam.amazonaws.com"
+                    } else {
+                        "sts.amazonaws.com"
+                    },
+                    i % 3 == 0,
+                )
+            })
+            .collect();
+        writer.append_audit(&events).unwrap();
+        let all = AuditQuery {
+            limit: 1000,
+            ..Default::default()
+        };
+        assert_eq!(reader.query_audit(&all).unwrap().len(), 500);
+        let write = reader.write().and_then(|mut tx| {
+            tx.put("t", "k", &1)?;
+            tx.commit()
+        });
+        assert!(write.is_err(), "a read-only store cannot write");
+        let sts = AuditQuery {
+            event_source: Some("sts.amazonaws.com".into()),
+            ..all.clone()
+        };
+        assert_eq!(reader.query_audit(&sts).unwrap().len(), 250);
+        let read_only = AuditQuery {
+            read_only: Some(true),
+            ..all.clone()
+        };
+        assert_eq!(reader.query_audit(&read_only).unwrap().len(), 167);
+        // Filtered in memory across several pages, newest first, stopping at the limit.
+        let q = AuditQuery {
+            limit: 3,
+            ..Default::default()
+        };
+        let got = reader
+            .query_audit_where(&q, |e| e.time_ms % 250 == 0)
+            .unwrap();
+        assert_eq!(
+            got.iter().map(|e| e.event_id.as_str()).collect::<Vec<_>>(),
+            ["e250", "e0"]
         );
     }
 }

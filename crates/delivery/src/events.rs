@@ -1,0 +1,275 @@
+//! SES sending events (event publishing format): the builders are independent of
+//! where events go; the [`EventSink`] writes them as JSON Lines to a file and POSTs
+//! them to a webhook signed with HMAC-SHA256.
+
+use crate::bounce::Classification;
+use serde_json::{json, Value};
+use ses::model::StoredMessage;
+use std::io::Write as _;
+use std::sync::Mutex;
+
+/// Most headers reported in `mail.headers` (SES truncates too).
+const MAX_HEADERS: usize = 50;
+
+/// `2016-10-19T23:20:52.240Z`
+pub fn timestamp(ms: i64) -> String {
+    let base = iam::ids::iso8601(ms);
+    format!("{}.{:03}Z", base.trim_end_matches('Z'), ms.rem_euclid(1000))
+}
+
+/// The `mail` object common to every event.
+pub fn mail_object(message: &StoredMessage) -> Value {
+    let headers = parse_headers(&message.raw);
+    let truncated = headers.len() > MAX_HEADERS;
+    let header_list: Vec<Value> = headers
+        .iter()
+        .take(MAX_HEADERS)
+        .map(|(name, value)| json!({"name": name, "value": value}))
+        .collect();
+    json!({
+        "timestamp": timestamp(message.created_ms),
+        "messageId": message.message_id,
+        "source": message.source,
+        "sourceArn": message.from_identity,
+        "sendingAccountId": message.account,
+        "destination": message.destination,
+        "headersTruncated": truncated,
+        "headers": header_list,
+        "commonHeaders": common_headers(&headers, &message.message_id),
+        "tags": tags(message),
+    })
+}
+
+fn tags(message: &StoredMessage) -> Value {
+    let mut tags = serde_json::Map::new();
+    tags.insert("ses:caller-identity".into(), json!([message.account]));
+    tags.insert("ses:source-ip".into(), json!(["127.0.0.1"]));
+    if let Some(set) = &message.configuration_set {
+        tags.insert("ses:configuration-set".into(), json!([set]));
+    }
+    Value::Object(tags)
+}
+
+fn common_headers(headers: &[(String, String)], message_id: &str) -> Value {
+    let find = |name: &str| {
+        headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.clone())
+    };
+    let list = |name: &str| -> Vec<String> {
+        headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+            .flat_map(|(_, v)| {
+                v.split(',')
+                    .map(|s| s.trim().to_string())
+                    .collect::<Vec<_>>()
+            })
+            .filter(|s| !s.is_empty())
+            .collect()
+    };
+    let mut common = serde_json::Map::new();
+    common.insert("from".into(), json!(list("From")));
+    common.insert("to".into(), json!(list("To")));
+    let cc = list("Cc");
+    if !cc.is_empty() {
+        common.insert("cc".into(), json!(cc));
+    }
+    if let Some(date) = find("Date") {
+        common.insert("date".into(), json!(date));
+    }
+    common.insert("messageId".into(), json!(message_id));
+    if let Some(subject) = find("Subject") {
+        common.insert("subject".into(), json!(subject));
+    }
+    Value::Object(common)
+}
+
+/// Unfolded header fields of a message, in order (bounded).
+pub fn parse_headers(raw: &str) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for line in raw.split('\n') {
+        let line = line.trim_end_matches('\r');
+        if line.is_empty() {
+            break;
+        }
+        if line.starts_with([' ', '\t']) {
+            if let Some((_, value)) = out.last_mut() {
+                value.push(' ');
+                value.push_str(line.trim());
+            }
+            continue;
+        }
+        if out.len() > MAX_HEADERS {
+            break;
+        }
+        if let Some((name, value)) = line.split_once(':') {
+            out.push((name.trim().to_string(), value.trim().to_string()));
+        }
+    }
+    out
+}
+
+pub fn send_event(message: &StoredMessage) -> Value {
+    json!({"eventType": "Send", "mail": mail_object(message), "send": {}})
+}
+
+pub struct DeliveryInfo<'a> {
+    pub time_ms: i64,
+    pub recipients: &'a [String],
+    pub smtp_response: &'a str,
+    pub remote_ip: &'a str,
+    pub reporting_mta: &'a str,
+}
+
+pub fn delivery_event(message: &StoredMessage, d: &DeliveryInfo<'_>) -> Value {
+    json!({
+        "eventType": "Delivery",
+        "mail": mail_object(message),
+        "delivery": {
+            "timestamp": timestamp(d.time_ms),
+            "processingTimeMillis": (d.time_ms - message.created_ms).max(0),
+            "recipients": d.recipients,
+            "smtpResponse": d.smtp_response,
+            "remoteMtaIp": d.remote_ip,
+            "reportingMTA": d.reporting_mta,
+        }
+    })
+}
+
+/// One bounced recipient.
+pub struct BouncedRecipient {
+    pub address: String,
+    pub classification: Classification,
+    pub diagnostic: String,
+}
+
+pub fn bounce_event(
+    message: &StoredMessage,
+    recipients: &[BouncedRecipient],
+    time_ms: i64,
+    reporting_mta: &str,
+    feedback_id: &str,
+) -> Value {
+    let first = recipients.first().map(|r| &r.classification);
+    let bounced: Vec<Value> = recipients
+        .iter()
+        .map(|r| {
+            json!({
+                "emailAddress": r.address,
+                "action": "failed",
+                "status": r.classification.status,
+                "diagnosticCode": r.diagnostic,
+            })
+        })
+        .collect();
+    json!({
+        "eventType": "Bounce",
+        "mail": mail_object(message),
+        "bounce": {
+            "bounceType": first.map_or("Undetermined", |c| c.bounce_type.as_str()),
+            "bounceSubType": first.map_or("Undetermined", |c| c.sub_type.as_str()),
+            "bouncedRecipients": bounced,
+            "timestamp": timestamp(time_ms),
+            "feedbackId": feedback_id,
+            "reportingMTA": format!("dsn; {reporting_mta}"),
+        }
+    })
+}
+
+pub fn delay_event(
+    message: &StoredMessage,
+    recipients: &[String],
+    diagnostic: &str,
+    time_ms: i64,
+    expiration_ms: i64,
+    reporting_mta: &str,
+) -> Value {
+    let delayed: Vec<Value> = recipients
+        .iter()
+        .map(|r| json!({"emailAddress": r, "status": "4.0.0", "diagnosticCode": diagnostic}))
+        .collect();
+    json!({
+        "eventType": "DeliveryDelay",
+        "mail": mail_object(message),
+        "deliveryDelay": {
+            "timestamp": timestamp(time_ms),
+            "delayType": "TransientCommunicationFailure",
+            "expirationTime": timestamp(expiration_ms),
+            "delayedRecipients": delayed,
+            "reportingMTA": reporting_mta,
+        }
+    })
+}
+
+/// Where events go.
+pub struct EventSink {
+    file: Option<Mutex<std::fs::File>>,
+    webhook: Option<tokio::sync::mpsc::UnboundedSender<String>>,
+}
+
+impl EventSink {
+    pub fn new(
+        file: Option<&std::path::Path>,
+        webhook: Option<crate::webhook::Webhook>,
+    ) -> std::io::Result<EventSink> {
+        let file = match file {
+            Some(path) => Some(Mutex::new(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(path)?,
+            )),
+            None => None,
+        };
+        let webhook = webhook.map(crate::webhook::Webhook::start);
+        Ok(EventSink { file, webhook })
+    }
+
+    /// A sink that drops everything.
+    pub fn none() -> EventSink {
+        EventSink {
+            file: None,
+            webhook: None,
+        }
+    }
+
+    pub fn emit(&self, event: &Value) {
+        let line = event.to_string();
+        if let Some(file) = &self.file {
+            let mut f = file.lock().unwrap_or_else(|p| p.into_inner());
+            let written = f
+                .write_all(format!("{line}\n").as_bytes())
+                .and_then(|()| f.flush());
+            if let Err(e) = written {
+                tracing::error!(error = %e, "cannot write to the events file");
+            }
+        }
+        if let Some(webhook) = &self.webhook {
+            let _ = webhook.send(line);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_have_milliseconds() {
+        assert_eq!(timestamp(1_000_123), "1970-01-01T00:16:40.123Z");
+    }
+
+    #[test]
+    fn headers_unfold() {
+        let h = parse_headers("Subject: a\r\n b\r\nFrom: x@y\r\n\r\nbody: no\r\n");
+        assert_eq!(
+            h,
+            vec![
+                ("Subject".to_string(), "a b".to_string()),
+                ("From".to_string(), "x@y".to_string())
+            ]
+        );
+    }
+}

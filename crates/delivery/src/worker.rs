@@ -1,0 +1,547 @@
+//! The delivery workers: a dispatcher task scans the durable queue for due
+//! deliveries, groups them by destination and starts one task per group, which
+//! opens (and reuses) one connection within a per-destination limit. Every outcome
+//! is committed to the store right after the remote reply, before anything else.
+
+use crate::bounce::{self, Classification};
+use crate::client::{ClientError, RecipientResult, Session, SessionOptions};
+use crate::config::{Config, Mode};
+use crate::events::{self, BouncedRecipient, DeliveryInfo, EventSink};
+use crate::reply::Reply;
+use ses::model::StoredMessage;
+use ses::outbound::{QueuedDelivery, RecipientState, TABLE};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use store::{MasterKey, Store};
+use tokio::sync::{Notify, Semaphore};
+
+/// Dispatcher rounds between two sweeps for domain identities without DKIM keys.
+const KEY_SWEEP_ROUNDS: u64 = 5;
+
+/// A hard-bounced recipient, as the account-level suppression list records it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HardBounce<'a> {
+    /// The sending account (the delegate's, when a delegate sent).
+    pub account: &'a str,
+    pub region: &'a str,
+    pub address: &'a str,
+    pub message_id: &'a str,
+    pub feedback_id: &'a str,
+}
+
+/// Called for every hard-bounced recipient: the place to add it to the account-level
+/// suppression list.
+pub type SuppressHook = Box<dyn Fn(&HardBounce<'_>) + Send + Sync>;
+
+pub struct Deliverer {
+    store: Store,
+    master: MasterKey,
+    config: Config,
+    events: EventSink,
+    suppress: Option<SuppressHook>,
+    in_flight: Mutex<HashSet<String>>,
+    destinations: Mutex<HashMap<String, Arc<Semaphore>>>,
+    connections: Arc<Semaphore>,
+    wake: Notify,
+}
+
+/// What happened to one recipient in one attempt.
+enum Outcome {
+    Delivered(Reply),
+    /// 5xx: bounces now.
+    Failed(Reply),
+    /// 4xx or no answer: retried until the maximum age.
+    Deferred(Option<Reply>, String),
+}
+
+impl Deliverer {
+    pub fn new(store: Store, master: MasterKey, config: Config, events: EventSink) -> Deliverer {
+        Deliverer {
+            store,
+            master,
+            connections: Arc::new(Semaphore::new(config.max_connections.max(1))),
+            config,
+            events,
+            suppress: None,
+            in_flight: Mutex::new(HashSet::new()),
+            destinations: Mutex::new(HashMap::new()),
+            wake: Notify::new(),
+        }
+    }
+
+    pub fn with_suppress_hook(mut self, hook: SuppressHook) -> Deliverer {
+        self.suppress = Some(hook);
+        self
+    }
+
+    /// Starts the dispatcher; it runs until the runtime stops.
+    pub fn start(self: Arc<Self>) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(async move {
+            let mut rounds_to_sweep: u64 = 0;
+            loop {
+                if rounds_to_sweep == 0 {
+                    self.sweep_dkim_keys().await;
+                    rounds_to_sweep = KEY_SWEEP_ROUNDS;
+                }
+                rounds_to_sweep -= 1;
+                if let Err(e) = self.clone().dispatch_due().await {
+                    tracing::error!(error = %e, "delivery queue scan failed");
+                }
+                tokio::select! {
+                    () = tokio::time::sleep(self.config.poll_interval) => {}
+                    () = self.wake.notified() => {}
+                }
+            }
+        })
+    }
+
+    /// Gives every domain identity its DKIM key pair soon after it is created.
+    async fn sweep_dkim_keys(&self) {
+        let store = self.store.clone();
+        let master = self.master.clone();
+        let swept =
+            tokio::task::spawn_blocking(move || crate::dkim::ensure_all_keys(&store, &master))
+                .await;
+        match swept {
+            Ok(Ok(0)) | Err(_) => {}
+            Ok(Ok(n)) => tracing::info!(created = n, "DKIM key pairs created"),
+            Ok(Err(e)) => tracing::error!(error = %e, "DKIM key sweep failed"),
+        }
+    }
+
+    /// Asks the dispatcher to look at the queue now (e.g. after an accept).
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    async fn dispatch_due(self: Arc<Self>) -> Result<(), store::StoreError> {
+        let store = self.store.clone();
+        let queued: Vec<(String, QueuedDelivery)> = tokio::task::spawn_blocking(move || {
+            let mut tx = store.read()?;
+            let docs: Vec<QueuedDelivery> = tx.scan(TABLE, "")?;
+            Ok::<_, store::StoreError>(
+                docs.into_iter()
+                    .map(|d| {
+                        (
+                            ses::outbound::queue_key(d.created_ms, &d.message_id, &d.domain),
+                            d,
+                        )
+                    })
+                    .collect(),
+            )
+        })
+        .await
+        .unwrap_or_else(|_| Ok(Vec::new()))?;
+        let now = now_ms();
+        let mut groups: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        {
+            let mut in_flight = lock(&self.in_flight);
+            for (key, d) in queued {
+                if d.next_attempt_ms > now || in_flight.contains(&key) {
+                    continue;
+                }
+                in_flight.insert(key.clone());
+                groups
+                    .entry(self.destination(&d.domain))
+                    .or_default()
+                    .push(key);
+            }
+        }
+        for (destination, keys) in groups {
+            for chunk in keys.chunks(self.config.messages_per_connection.max(1)) {
+                let me = self.clone();
+                let chunk = chunk.to_vec();
+                let destination = destination.clone();
+                tokio::spawn(async move { me.run_group(destination, chunk).await });
+            }
+        }
+        Ok(())
+    }
+
+    /// The destination that connection limits and reuse are keyed on.
+    fn destination(&self, domain: &str) -> String {
+        match &self.config.mode {
+            Mode::Relay { addr, .. } => addr.clone(),
+            Mode::Mx { .. } => domain.to_string(),
+        }
+    }
+
+    fn limit_for(&self, destination: &str) -> Arc<Semaphore> {
+        lock(&self.destinations)
+            .entry(destination.to_string())
+            .or_insert_with(|| Arc::new(Semaphore::new(self.config.per_destination.max(1))))
+            .clone()
+    }
+
+    async fn run_group(self: Arc<Self>, destination: String, keys: Vec<String>) {
+        let limit = self.limit_for(&destination);
+        let permits = (
+            limit.acquire_owned().await,
+            self.connections.clone().acquire_owned().await,
+        );
+        let mut session: Option<Session> = None;
+        for key in &keys {
+            if let Err(e) = self.deliver_one(&destination, key, &mut session).await {
+                tracing::error!(error = %e, key, "delivery bookkeeping failed");
+            }
+            lock(&self.in_flight).remove(key);
+        }
+        if let Some(s) = session {
+            s.quit().await;
+        }
+        drop(permits);
+    }
+
+    /// One attempt of one queued delivery, reusing `session` when it is open.
+    async fn deliver_one(
+        self: &Arc<Self>,
+        destination: &str,
+        key: &str,
+        session: &mut Option<Session>,
+    ) -> Result<(), store::StoreError> {
+        let store = self.store.clone();
+        let key_owned = key.to_string();
+        let loaded = tokio::task::spawn_blocking(move || load(&store, &key_owned))
+            .await
+            .unwrap_or(Ok(None))?;
+        let Some((delivery, message)) = loaded else {
+            return Ok(());
+        };
+        if delivery.reports_send && delivery.attempts == 0 {
+            self.events.emit(&events::send_event(&message));
+        }
+        let pending: Vec<String> = delivery
+            .recipients
+            .iter()
+            .filter(|r| r.state == RecipientState::Pending)
+            .map(|r| r.address.clone())
+            .collect();
+        let data = self.prepare(&message).await;
+        let outcomes = self
+            .attempt(destination, &delivery, &message, &pending, &data, session)
+            .await;
+        let remote_ip = session
+            .as_ref()
+            .map(|s| s.remote_ip.clone())
+            .unwrap_or_default();
+        self.record(key, &delivery, &message, outcomes, &remote_ip)
+            .await
+    }
+
+    /// The message as it leaves: CRLF line ends, DKIM-signed when its identity has a key.
+    async fn prepare(self: &Arc<Self>, message: &StoredMessage) -> Vec<u8> {
+        let data = crate::client::crlf(message.raw.as_bytes());
+        let store = self.store.clone();
+        let master = self.master.clone();
+        let arn = message.from_identity.clone();
+        let message_id = message.message_id.clone();
+        let signed = tokio::task::spawn_blocking(move || {
+            let identity = crate::dkim::signing_identity(&store, &arn)?;
+            match identity {
+                None => Ok(None),
+                Some(identity) => {
+                    let key = crate::dkim::ensure_key(&store, &master, &identity)?;
+                    crate::dkim::sign(&data, &key, &master).map(Some)
+                }
+            }
+        })
+        .await;
+        match signed {
+            Ok(Ok(Some(signed))) => signed,
+            Ok(Ok(None)) => crate::client::crlf(message.raw.as_bytes()),
+            Ok(Err(e)) => {
+                tracing::error!(error = %e, message_id, "DKIM signing failed; sending unsigned");
+                crate::client::crlf(message.raw.as_bytes())
+            }
+            Err(_) => crate::client::crlf(message.raw.as_bytes()),
+        }
+    }
+
+    /// Sends to the pending recipients; every recipient gets an outcome.
+    async fn attempt(
+        &self,
+        destination: &str,
+        delivery: &QueuedDelivery,
+        message: &StoredMessage,
+        pending: &[String],
+        data: &[u8],
+        session: &mut Option<Session>,
+    ) -> Vec<(String, Outcome)> {
+        let all = |outcome: &dyn Fn() -> Outcome| -> Vec<(String, Outcome)> {
+            pending.iter().map(|r| (r.clone(), outcome())).collect()
+        };
+        if session.is_none() {
+            match self.connect(destination, &delivery.domain).await {
+                Ok(s) => *session = Some(s),
+                Err(e) => return all(&|| failure_outcome(&e)),
+            }
+        }
+        let Some(open) = session.as_mut() else {
+            return Vec::new();
+        };
+        match open.send(&message.source, pending, data).await {
+            Ok(results) => results
+                .into_iter()
+                .map(|(rcpt, result)| {
+                    let outcome = match result {
+                        RecipientResult::Delivered(reply) => Outcome::Delivered(reply),
+                        RecipientResult::Refused(reply) if reply.is_transient() => {
+                            let text = reply.summary();
+                            Outcome::Deferred(Some(reply), text)
+                        }
+                        RecipientResult::Refused(reply) => Outcome::Failed(reply),
+                    };
+                    (rcpt, outcome)
+                })
+                .collect(),
+            Err(e) => {
+                // The session's state is unknown: start afresh for the next message.
+                if let Some(s) = session.take() {
+                    s.quit().await;
+                }
+                all(&|| failure_outcome(&e))
+            }
+        }
+    }
+
+    async fn connect(&self, destination: &str, domain: &str) -> Result<Session, ClientError> {
+        let (hosts, credentials) = match &self.config.mode {
+            Mode::Relay { addr, credentials } => (vec![addr.clone()], credentials.clone()),
+            Mode::Mx { dns, port } => (crate::mx::hosts(*dns, domain, *port).await?, None),
+        };
+        let options = SessionOptions {
+            hostname: self.config.hostname.clone(),
+            timeout: self.config.timeout,
+            starttls: self.config.starttls,
+            credentials,
+        };
+        let mut last = ClientError::Protocol(format!("no host to deliver to for {destination}"));
+        for host in hosts {
+            match Session::open(&host, &options).await {
+                Ok(s) => return Ok(s),
+                Err(e) => {
+                    tracing::info!(host, error = %e, "cannot open an SMTP session");
+                    last = e;
+                }
+            }
+        }
+        Err(last)
+    }
+
+    /// Commits the outcomes of one attempt, then reports events.
+    async fn record(
+        self: &Arc<Self>,
+        key: &str,
+        delivery: &QueuedDelivery,
+        message: &StoredMessage,
+        outcomes: Vec<(String, Outcome)>,
+        remote_ip: &str,
+    ) -> Result<(), store::StoreError> {
+        let now = now_ms();
+        let gave_up = now - delivery.created_ms >= millis(self.config.max_age);
+        let mut updated = delivery.clone();
+        updated.attempts += 1;
+        let mut delivered: Vec<(String, Reply)> = Vec::new();
+        let mut bounced: Vec<BouncedRecipient> = Vec::new();
+        let mut deferred: Vec<(String, String)> = Vec::new();
+        for (address, outcome) in outcomes {
+            let state = match outcome {
+                Outcome::Delivered(reply) => {
+                    delivered.push((address.clone(), reply));
+                    RecipientState::Delivered
+                }
+                Outcome::Failed(reply) => {
+                    bounced.push(bounced_recipient(&address, &reply, false));
+                    RecipientState::Bounced
+                }
+                Outcome::Deferred(reply, text) if gave_up => {
+                    let classification = reply
+                        .as_ref()
+                        .map_or_else(bounce::undeliverable, |r| bounce::classify(r, true));
+                    bounced.push(BouncedRecipient {
+                        address: address.clone(),
+                        classification,
+                        diagnostic: text,
+                    });
+                    RecipientState::Bounced
+                }
+                Outcome::Deferred(_, text) => {
+                    deferred.push((address.clone(), text));
+                    RecipientState::Pending
+                }
+            };
+            if let Some(r) = updated.recipients.iter_mut().find(|r| r.address == address) {
+                r.state = state;
+            }
+        }
+        let report_delay = !deferred.is_empty() && !updated.delay_reported;
+        if !deferred.is_empty() {
+            let delay = millis(self.config.retry_delay(updated.attempts));
+            updated.next_attempt_ms = now + delay;
+            updated.delay_reported = true;
+            updated.last_error = deferred.first().map(|(_, t)| t.clone());
+        }
+        let finished = updated
+            .recipients
+            .iter()
+            .all(|r| r.state != RecipientState::Pending);
+        let store = self.store.clone();
+        let key_owned = key.to_string();
+        tokio::task::spawn_blocking(move || save(&store, &key_owned, &updated, finished))
+            .await
+            .unwrap_or(Ok(()))?;
+        self.report(
+            message,
+            delivered,
+            bounced,
+            &deferred,
+            report_delay,
+            remote_ip,
+            now,
+        );
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn report(
+        &self,
+        message: &StoredMessage,
+        delivered: Vec<(String, Reply)>,
+        bounced: Vec<BouncedRecipient>,
+        deferred: &[(String, String)],
+        report_delay: bool,
+        remote_ip: &str,
+        now: i64,
+    ) {
+        let mta = self.config.hostname.as_str();
+        if let Some((_, reply)) = delivered.first() {
+            let recipients: Vec<String> = delivered.iter().map(|(a, _)| a.clone()).collect();
+            tracing::info!(message_id = %message.message_id, recipients = recipients.len(), "delivered");
+            self.events.emit(&events::delivery_event(
+                message,
+                &DeliveryInfo {
+                    time_ms: now,
+                    recipients: &recipients,
+                    smtp_response: &reply.summary(),
+                    remote_ip,
+                    reporting_mta: mta,
+                },
+            ));
+        }
+        if !bounced.is_empty() {
+            tracing::info!(message_id = %message.message_id, recipients = bounced.len(), "bounced");
+            let feedback_id = feedback_id(&message.message_id);
+            for r in &bounced {
+                if r.classification.bounce_type == bounce::BounceType::Permanent {
+                    if let Some(hook) = &self.suppress {
+                        hook(&HardBounce {
+                            account: &message.account,
+                            region: &message.region,
+                            address: &r.address,
+                            message_id: &message.message_id,
+                            feedback_id: &feedback_id,
+                        });
+                    }
+                }
+            }
+            self.events.emit(&events::bounce_event(
+                message,
+                &bounced,
+                now,
+                mta,
+                &feedback_id,
+            ));
+        }
+        if report_delay {
+            let recipients: Vec<String> = deferred.iter().map(|(a, _)| a.clone()).collect();
+            let diagnostic = deferred.first().map_or("", |(_, t)| t.as_str());
+            let expires = message.created_ms + millis(self.config.max_age);
+            self.events.emit(&events::delay_event(
+                message,
+                &recipients,
+                diagnostic,
+                now,
+                expires,
+                mta,
+            ));
+        }
+    }
+}
+
+fn bounced_recipient(address: &str, reply: &Reply, gave_up: bool) -> BouncedRecipient {
+    let classification: Classification = bounce::classify(reply, gave_up);
+    BouncedRecipient {
+        address: address.to_string(),
+        classification,
+        diagnostic: format!("smtp; {}", reply.summary()),
+    }
+}
+
+/// A session-level failure as the outcome of every recipient.
+fn failure_outcome(error: &ClientError) -> Outcome {
+    match error.reply() {
+        Some(reply) if reply.code >= 500 => Outcome::Failed(reply.clone()),
+        Some(reply) => Outcome::Deferred(Some(reply.clone()), format!("smtp; {}", reply.summary())),
+        None => Outcome::Deferred(None, error.to_string()),
+    }
+}
+
+/// The queued delivery and its message; a delivery whose message is gone (the
+/// capture store was emptied) is dropped.
+fn load(
+    store: &Store,
+    key: &str,
+) -> Result<Option<(QueuedDelivery, StoredMessage)>, store::StoreError> {
+    let mut tx = store.read()?;
+    let Some(delivery) = tx.get::<QueuedDelivery>(TABLE, key)? else {
+        return Ok(None);
+    };
+    match tx.get::<StoredMessage>(ses::model::table::MESSAGES, &delivery.message_key)? {
+        Some(message) => Ok(Some((delivery, message))),
+        None => {
+            drop(tx);
+            tracing::warn!(key, "queued delivery without its message; dropped");
+            let mut w = store.write()?;
+            w.delete(TABLE, key)?;
+            w.commit()?;
+            Ok(None)
+        }
+    }
+}
+
+/// Writes the new state of a delivery; a finished one leaves the queue.
+fn save(
+    store: &Store,
+    key: &str,
+    delivery: &QueuedDelivery,
+    finished: bool,
+) -> Result<(), store::StoreError> {
+    let mut tx = store.write()?;
+    if finished {
+        tx.delete(TABLE, key)?;
+    } else {
+        tx.put(TABLE, key, delivery)?;
+    }
+    tx.commit()
+}
+
+fn feedback_id(message_id: &str) -> String {
+    let random = store::random_bytes::<8>()
+        .map(|b| b.iter().map(|x| format!("{x:02x}")).collect::<String>())
+        .unwrap_or_default();
+    format!("{message_id}-{random}-000000")
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn millis(d: std::time::Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+pub(crate) fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}

@@ -1,0 +1,174 @@
+//! Sending statistics (GetSendStatistics): per account and region, counts of delivery
+//! attempts, bounces, complaints and rejects in 15-minute intervals, kept two weeks.
+//! Sends count against the sending account: under sending authorization, the
+//! delegate's, not the identity owner's.
+
+use crate::model::{scoped_key, table, EventType, SendDataPoint, SendingEvent, StoredMessage};
+use crate::{Ses, SesError};
+use iam::{ids, Caller, RequestInfo};
+use store::Docs;
+
+const INTERVAL_MS: i64 = 15 * 60 * 1000;
+const KEEP_MS: i64 = 14 * 24 * 60 * 60 * 1000;
+
+/// Feedback about a delivered message, counted against its sending account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Feedback {
+    Bounce,
+    Complaint,
+    Reject,
+}
+
+impl Ses {
+    /// The caller's data points of the last two weeks, oldest first.
+    pub fn send_statistics(
+        &self,
+        caller: &Caller,
+        info: &RequestInfo,
+    ) -> Result<Vec<SendDataPoint>, SesError> {
+        self.allow(caller, info, "ses:GetSendStatistics", "*")?;
+        let since = ids::now_ms() - KEEP_MS;
+        let points: Vec<SendDataPoint> = self.store.read()?.scan(
+            table::STATISTICS,
+            &scoped_key(&caller.account, &info.region, ""),
+        )?;
+        Ok(points
+            .into_iter()
+            .filter(|p| p.timestamp_ms >= since)
+            .collect())
+    }
+
+    /// Sending events recorded for an account (rendering failures, bounces, …), oldest
+    /// first: what event publishing will deliver to configuration sets' destinations.
+    pub fn sending_events(&self, account: &str) -> Result<Vec<SendingEvent>, SesError> {
+        Ok(self
+            .store
+            .read()?
+            .scan(table::EVENTS, &format!("{account}/"))?)
+    }
+
+    /// Counts feedback that delivery learns later (a bounce, a complaint) against the
+    /// account that sent the message.
+    pub fn record_feedback(
+        &self,
+        message: &StoredMessage,
+        feedback: Feedback,
+    ) -> Result<(), SesError> {
+        let mut delta = SendDataPoint::default();
+        match feedback {
+            Feedback::Bounce => delta.bounces = 1,
+            Feedback::Complaint => delta.complaints = 1,
+            Feedback::Reject => delta.rejects = 1,
+        }
+        let mut tx = self.store.write()?;
+        add(
+            &mut tx,
+            &message.account,
+            &message.region,
+            ids::now_ms(),
+            &delta,
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+}
+
+impl Ses {
+    /// Records sending events (inside their own transaction).
+    pub(crate) fn record_events(&self, events: &[SendingEvent]) -> Result<(), SesError> {
+        let mut tx = self.store.write()?;
+        put_events(&mut tx, events)?;
+        tx.commit()?;
+        Ok(())
+    }
+}
+
+/// What accepting `message` adds, written by the spool in the message's own
+/// transaction: its delivery attempts (and the mailbox simulator's immediate bounces
+/// and complaints) in the sending account's statistics, and a bounce event for each
+/// recipient the suppression list held back (these count toward no bounce rate).
+pub(crate) fn record_accepted(
+    tx: &mut Docs<'_>,
+    message: &StoredMessage,
+) -> Result<(), store::StoreError> {
+    if message.from_identity.is_empty() {
+        // Sesame's own mail (verification messages) is not the account's sending.
+        return Ok(());
+    }
+    let simulated = |local: &str| {
+        message
+            .destination
+            .iter()
+            .filter(|r| is_simulator(r, local))
+            .count() as u64
+    };
+    let delta = SendDataPoint {
+        timestamp_ms: 0,
+        delivery_attempts: message.destination.len() as u64,
+        bounces: simulated("bounce") + simulated("suppressionlist"),
+        complaints: simulated("complaint"),
+        rejects: 0,
+    };
+    add(
+        tx,
+        &message.account,
+        &message.region,
+        message.created_ms,
+        &delta,
+    )?;
+    let events: Vec<SendingEvent> = message
+        .suppressed
+        .iter()
+        .map(|s| SendingEvent {
+            event_type: EventType::Bounce,
+            message_id: message.message_id.clone(),
+            account: message.account.clone(),
+            region: message.region.clone(),
+            configuration_set: message.configuration_set.clone(),
+            recipients: vec![s.address.clone()],
+            detail: format!("OnAccountSuppressionList ({})", s.reason.name()),
+            created_ms: message.created_ms,
+        })
+        .collect();
+    put_events(tx, &events)
+}
+
+fn put_events(tx: &mut Docs<'_>, events: &[SendingEvent]) -> Result<(), store::StoreError> {
+    for (n, e) in events.iter().enumerate() {
+        let key = format!("{}/{:016}-{}-{n}", e.account, e.created_ms, e.message_id);
+        tx.put(table::EVENTS, &key, e)?;
+    }
+    Ok(())
+}
+
+/// `local@simulator.amazonses.com`, the mailbox simulator's addresses.
+fn is_simulator(address: &str, local: &str) -> bool {
+    address.rsplit_once('@').is_some_and(|(l, d)| {
+        l.eq_ignore_ascii_case(local) && d.eq_ignore_ascii_case("simulator.amazonses.com")
+    })
+}
+
+/// Adds `delta` to the interval holding `now_ms` (inside the caller's transaction).
+pub(crate) fn add(
+    tx: &mut Docs<'_>,
+    account: &str,
+    region: &str,
+    now_ms: i64,
+    delta: &SendDataPoint,
+) -> Result<(), store::StoreError> {
+    if *delta == SendDataPoint::default() {
+        return Ok(());
+    }
+    let start = now_ms - now_ms.rem_euclid(INTERVAL_MS);
+    let key = scoped_key(account, region, &format!("{start:016}"));
+    let mut point: SendDataPoint = tx.get(table::STATISTICS, &key)?.unwrap_or(SendDataPoint {
+        timestamp_ms: start,
+        ..SendDataPoint::default()
+    });
+    point.delivery_attempts += delta.delivery_attempts;
+    point.bounces += delta.bounces;
+    point.complaints += delta.complaints;
+    point.rejects += delta.rejects;
+    tx.put(table::STATISTICS, &key, &point)?;
+    Ok(())
+}

@@ -1,0 +1,129 @@
+//! The outbound delivery flags of `sesame serve` and the start of the workers.
+
+use clap::{Args, ValueEnum};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DeliveryMode {
+    /// Keep accepted mail (readable at GET /_sesame/messages); nothing leaves.
+    Capture,
+    /// Hand every message to the smarthost of --relay.
+    Relay,
+    /// Deliver to the recipients' MX hosts, found through --dns.
+    Mx,
+}
+
+#[derive(Args, Debug)]
+pub struct DeliveryArgs {
+    /// What happens to accepted mail.
+    #[arg(long, value_enum, default_value = "capture")]
+    delivery: DeliveryMode,
+    /// Smarthost for --delivery relay: smtp://[USER:PASS@]HOST:PORT.
+    #[arg(long)]
+    relay: Option<String>,
+    /// DNS server (ADDR:PORT) for MX lookups.
+    #[arg(long)]
+    dns: Option<String>,
+    /// SMTP port of MX hosts (25; tests point it at a local receiver).
+    #[arg(long, default_value_t = 25)]
+    smtp_port_for_mx: u16,
+    /// Seconds a message may stay undeliverable (4xx, no connection) before it bounces.
+    #[arg(long, default_value_t = 4 * 3600)]
+    delivery_max_age: u64,
+    /// Seconds before the first retry; doubled per attempt.
+    #[arg(long, default_value_t = 60)]
+    delivery_retry_delay: u64,
+    /// Longest wait between two attempts, in seconds.
+    #[arg(long, default_value_t = 3600)]
+    delivery_max_retry_delay: u64,
+    /// Most simultaneous connections to one destination (relay or recipient domain).
+    #[arg(long, default_value_t = 4)]
+    delivery_per_destination: usize,
+    /// Our host name in EHLO and the events' reportingMTA.
+    #[arg(long, default_value = "sesame.local")]
+    delivery_hostname: String,
+    /// Append SES sending events (JSON Lines) to this file.
+    #[arg(long)]
+    events_file: Option<PathBuf>,
+    /// POST each event to this http:// URL (signed with SESAME_WEBHOOK_SECRET).
+    #[arg(long)]
+    events_webhook: Option<String>,
+}
+
+impl DeliveryArgs {
+    /// The --dns server, also used to verify domain identities.
+    pub fn dns_server(&self) -> anyhow::Result<Option<std::net::SocketAddr>> {
+        self.dns
+            .as_deref()
+            .map(|d| {
+                d.parse()
+                    .map_err(|_| anyhow::anyhow!("--dns must be ADDR:PORT"))
+            })
+            .transpose()
+    }
+
+    /// How the spool treats accepted messages.
+    pub fn outbound(&self) -> ses::Outbound {
+        match self.delivery {
+            DeliveryMode::Capture => ses::Outbound::Off,
+            DeliveryMode::Relay | DeliveryMode::Mx => ses::Outbound::Queue,
+        }
+    }
+
+    fn config(&self) -> anyhow::Result<Option<delivery::Config>> {
+        let mode = match self.delivery {
+            DeliveryMode::Capture => return Ok(None),
+            DeliveryMode::Relay => {
+                let url = self
+                    .relay
+                    .as_deref()
+                    .ok_or_else(|| anyhow::anyhow!("--delivery relay needs --relay"))?;
+                delivery::parse_relay(url).map_err(|e| anyhow::anyhow!(e))?
+            }
+            DeliveryMode::Mx => {
+                let dns = self
+                    .dns
+                    .as_deref()
+                    .ok_or_else(|| anyhow::anyhow!("--delivery mx needs --dns ADDR:PORT"))?;
+                delivery::Mode::Mx {
+                    dns: dns
+                        .parse()
+                        .map_err(|_| anyhow::anyhow!("--dns must be ADDR:PORT"))?,
+                    port: self.smtp_port_for_mx,
+                }
+            }
+        };
+        let mut config = delivery::Config::new(mode);
+        config.max_age = Duration::from_secs(self.delivery_max_age);
+        config.first_retry_delay = Duration::from_secs(self.delivery_retry_delay);
+        config.max_retry_delay =
+            Duration::from_secs(self.delivery_max_retry_delay.max(self.delivery_retry_delay));
+        config.per_destination = self.delivery_per_destination.max(1);
+        config.hostname = self.delivery_hostname.clone();
+        Ok(Some(config))
+    }
+
+    /// Starts the delivery workers unless mail is only captured.
+    pub fn start(
+        &self,
+        store: store::Store,
+        master: store::MasterKey,
+    ) -> anyhow::Result<Option<tokio::task::JoinHandle<()>>> {
+        let Some(config) = self.config()? else {
+            return Ok(None);
+        };
+        let webhook = match &self.events_webhook {
+            Some(url) => Some(
+                delivery::webhook::Webhook::parse(url, std::env::var("SESAME_WEBHOOK_SECRET").ok())
+                    .map_err(|e| anyhow::anyhow!(e))?,
+            ),
+            None => None,
+        };
+        let sink = delivery::EventSink::new(self.events_file.as_deref(), webhook)?;
+        let deliverer = Arc::new(delivery::Deliverer::new(store, master, config, sink));
+        tracing::info!(mode = ?self.delivery, "outbound delivery started");
+        Ok(Some(deliverer.start()))
+    }
+}
