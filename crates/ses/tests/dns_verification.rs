@@ -1,7 +1,6 @@
 //! Domain verification against a real DNS server: dnsmasq on a loopback port serves
 //! the `_amazonses` TXT record of one domain and the DKIM CNAME records of another.
-//! Needs the `dnsmasq` binary (Debian package `dnsmasq`); the test installs it when
-//! it can and is skipped, saying so, only when it cannot.
+//! Needs the `dnsmasq` binary (Debian package `dnsmasq-base`, installed by scripts/test).
 
 mod common;
 
@@ -24,29 +23,15 @@ impl Drop for Dnsmasq {
     }
 }
 
-fn dnsmasq_binary() -> Option<String> {
-    let find = || {
-        ["/usr/sbin/dnsmasq", "/usr/bin/dnsmasq", "/sbin/dnsmasq"]
-            .into_iter()
-            .find(|p| std::path::Path::new(p).exists())
-            .map(str::to_string)
-    };
-    if let Some(found) = find() {
-        return Some(found);
-    }
-    eprintln!("dnsmasq not found: trying `apt-get install -y dnsmasq`");
-    let installed = Command::new("apt-get")
-        .args(["install", "-y", "-qq", "dnsmasq"])
-        .env("DEBIAN_FRONTEND", "noninteractive")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if installed {
-        find()
-    } else {
-        None
-    }
+/// The dnsmasq binary (Debian package `dnsmasq-base`, installed by `scripts/test`).
+fn dnsmasq_binary() -> String {
+    ["/usr/sbin/dnsmasq", "/usr/bin/dnsmasq", "/sbin/dnsmasq"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).exists())
+        .map(str::to_string)
+        .expect(
+            "dnsmasq is not installed: install the Debian package dnsmasq-base (scripts/test does)",
+        )
 }
 
 fn free_port() -> u16 {
@@ -103,12 +88,7 @@ fn start_dnsmasq(binary: &str, records: &[String]) -> Dnsmasq {
 
 #[test]
 fn domains_are_verified_by_txt_token_or_dkim_cnames() {
-    let Some(binary) = dnsmasq_binary() else {
-        eprintln!(
-            "SKIPPED: dnsmasq is not installed and could not be installed (Debian package `dnsmasq`)"
-        );
-        return;
-    };
+    let binary = dnsmasq_binary();
     // Identities first (their tokens go into the zone), with a resolver pointing at
     // a port where nothing answers yet: checks fail quietly.
     let dead = SocketAddr::from(([127, 0, 0, 1], free_port()));
