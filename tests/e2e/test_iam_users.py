@@ -339,15 +339,7 @@ def test_entity_errors(server):
         policy_doc(
             {"Effect": "Allow", "Action": "iam:*", "Resource": "*", "Condition": {"StringEqualz": {"aws:username": "x"}}}
         ),
-        pytest.param(
-            policy_doc({"Effect": "Allow", "Principal": "*", "Action": "iam:*", "Resource": "*"}),
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="BUG: identity-based policies with a Principal element are accepted; IAM rejects "
-                "them (MalformedPolicyDocument 'Policy document should not specify a principal.'). "
-                "Remove this marker once fixed.",
-            ),
-        ),
+        policy_doc({"Effect": "Allow", "Principal": "*", "Action": "iam:*", "Resource": "*"}),
     ],
     ids=["truncated-json", "no-action", "bad-effect", "unknown-condition-operator", "principal-in-identity-policy"],
 )
@@ -384,12 +376,6 @@ def test_get_user_policy_document_is_url_encoded_on_the_wire(server):
     assert json.loads(urllib.parse.unquote(encoded)) == json.loads(doc)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: Sesame's user/role/group/policy ids are 20 characters (prefix + 16); "
-    "AWS's are 21 (e.g. AIDAJQABLZS4A3QDU576Q). Fix iam::ids::unique_id for entity ids, "
-    "then remove this marker.",
-)
 def test_unique_ids_have_aws_length(server):
     root = server.client("iam")
     user = root.create_user(UserName=unique("idlen"))["User"]

@@ -33,13 +33,6 @@ def server_survives(server):
     server.alive()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a signed IAM/STS Query request without Action answers InvalidAction "
-    "'The action  is not valid for this web service.' (empty name); AWS answers 400 MissingAction. "
-    "server.rs has a MissingAction arm but only for services other than iam/sts. "
-    "Remove this marker once fixed.",
-)
 @pytest.mark.parametrize("service, version", [("iam", IAM_VERSION), ("sts", STS_VERSION)])
 def test_missing_action(server, service, version):
     status, _, body = server.signed({"Version": version}, service=service)
@@ -53,12 +46,6 @@ def test_unknown_action(server, service, version):
     assert "FrobnicateUsers" in err["Message"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG (wording): IAM and STS, like every Coral Query service, word InvalidAction as "
-    "'Could not find operation ACTION for version VERSION'; Sesame uses EC2's 'The action ACTION is "
-    "not valid for this web service.'. Remove this marker once fixed.",
-)
 @pytest.mark.parametrize("service, version", [("iam", IAM_VERSION), ("sts", STS_VERSION)])
 def test_unknown_action_wording(server, service, version):
     status, _, body = server.signed({"Action": "FrobnicateUsers", "Version": version}, service=service)

@@ -205,12 +205,6 @@ def test_header_and_query_auth_together_are_rejected(server):
     server.alive()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: errors of presigned (query-string) STS requests use IAM's XML namespace; "
-    "api::server::protocol_of reads the service only from the Authorization header, not from "
-    "X-Amz-Credential. Remove this marker once fixed.",
-)
 def test_presigned_sts_error_uses_sts_namespace(server):
     url = server.client("sts").generate_presigned_url("get_caller_identity", ExpiresIn=300, HttpMethod="GET")
     query = urllib.parse.urlsplit(url).query.replace("X-Amz-Signature=", "X-Amz-Signature=0")

@@ -114,12 +114,6 @@ def test_assume_role_named_in_trust_policy_cli(server, alice, role):
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG (security): a same-account user whose identity policy allows sts:AssumeRole on * can "
-    "assume a role whose trust policy does not name it; AWS requires the trust policy to allow the "
-    "principal (or its account). Remove this marker once fixed.",
-)
 def test_principal_not_in_trust_policy_is_denied_even_with_identity_allow(server, role):
     """AWS: the role trust policy must allow the caller; an identity policy alone is not enough."""
     _, role_arn = role

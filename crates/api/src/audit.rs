@@ -4,23 +4,27 @@
 
 use crate::protocol::ApiError;
 use iam::{ids, Caller, CallerKind, RequestInfo};
-use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::mpsc::{self, Receiver, SyncSender};
 use std::time::Duration;
 use store::{AuditEvent, Store};
 
 /// Queues audit events for the writer thread.
 #[derive(Clone)]
 pub struct Auditor {
-    queue: Sender<AuditEvent>,
+    queue: SyncSender<AuditEvent>,
 }
 
-const BATCH: usize = 512;
+const BATCH: usize = 4096;
+
+/// Events waiting to be written at most; when the writer falls behind, calls wait for
+/// room (back-pressure) instead of the queue growing without bound.
+const QUEUE_LIMIT: usize = 65_536;
 
 impl Auditor {
     /// Starts the writer thread. It ends, after writing what is queued, when every
     /// `Auditor` clone is dropped.
     pub fn start(store: Store) -> (Auditor, std::thread::JoinHandle<()>) {
-        let (queue, rx) = mpsc::channel();
+        let (queue, rx) = mpsc::sync_channel(QUEUE_LIMIT);
         let writer = std::thread::Builder::new()
             .name("audit-writer".into())
             .spawn(move || write_batches(&store, &rx))

@@ -235,7 +235,7 @@ fn entity_action(
     let iam = &state.iam;
     let (c, i) = (call.caller.as_ref(), &call.info);
     let (verb, kind, noun) =
-        split_entity_action(action).ok_or_else(|| ApiError::invalid_action(action))?;
+        split_entity_action(action).ok_or_else(|| ApiError::invalid_action(action, p))?;
     let entity = p.required(&format!("{}Name", kind.title()))?;
     let mut x = Xml::default();
     match (verb, noun) {
@@ -275,7 +275,7 @@ fn entity_action(
             iam.set_boundary(c, i, kind, entity, Some(p.required("PermissionsBoundary")?))?
         }
         ("Delete", "PermissionsBoundary") => iam.set_boundary(c, i, kind, entity, None)?,
-        _ => return Err(ApiError::invalid_action(action)),
+        _ => return Err(ApiError::invalid_action(action, p)),
     }
     Ok(Reply::xml(query_response(
         IAM_NAMESPACE,

@@ -53,7 +53,7 @@ pub fn handle(state: &AppState, call: &Call, p: &Params) -> Result<Reply, ApiErr
             }
             x.close("SummaryMap");
         }
-        other => return Err(ApiError::invalid_action(other)),
+        other => return Err(ApiError::invalid_action(other, p)),
     }
     Ok(Reply::xml(query_response(
         IAM_NAMESPACE,

@@ -47,11 +47,13 @@ impl ApiError {
         )
     }
 
-    pub fn invalid_action(action: &str) -> ApiError {
+    /// An unknown Query action, worded as AWS's Query services word it.
+    pub fn invalid_action(action: &str, params: &Params) -> ApiError {
+        let version = params.get("Version").unwrap_or_default();
         ApiError::new(
             400,
             "InvalidAction",
-            format!("The action {action} is not valid for this web service."),
+            format!("Could not find operation {action} for version {version}"),
         )
     }
 }

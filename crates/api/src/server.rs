@@ -133,14 +133,23 @@ fn protocol_of(uri: &hyper::Uri, headers: &hyper::HeaderMap) -> Protocol {
     if uri.path().starts_with("/v2/email/") {
         return Protocol::Rest;
     }
-    let scope_service = headers
+    let from_header = headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
         .and_then(|a| a.split("Credential=").nth(1))
-        .and_then(|c| c.split('/').nth(3));
-    match scope_service {
+        .and_then(|c| c.split('/').nth(3))
+        .map(str::to_string);
+    let from_query = || {
+        form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
+            .find(|(k, _)| k == "X-Amz-Credential")
+            .and_then(|(_, v)| v.split('/').nth(3).map(str::to_string))
+    };
+    match from_header.or_else(from_query).as_deref() {
         Some("sts") => Protocol::Query {
             namespace: STS_NAMESPACE,
+        },
+        Some("ses" | "email") => Protocol::Query {
+            namespace: ses_v1_api::SES_NAMESPACE,
         },
         _ => Protocol::Query {
             namespace: IAM_NAMESPACE,
@@ -223,6 +232,9 @@ fn dispatch(
         request_id: request_id.to_string(),
     };
     let result = match (protocol, service) {
+        (Protocol::Query { .. }, _) if action.is_empty() => {
+            Err(ApiError::new(400, "MissingAction", "Missing Action"))
+        }
         (Protocol::Query { .. }, "iam") => iam_api::handle(state, &call, &params),
         (Protocol::Query { .. }, "sts") => sts_api::handle(state, &call, &params),
         (Protocol::Query { .. }, "ses" | "email") => ses_v1_api::handle(state, &call, &params),
@@ -248,10 +260,7 @@ fn dispatch(
             "UnknownOperationException",
             format!("Unknown operation {target}"),
         )),
-        (Protocol::Query { .. }, _) if action.is_empty() => {
-            Err(ApiError::new(400, "MissingAction", "Missing Action"))
-        }
-        (Protocol::Query { .. }, _) => Err(ApiError::invalid_action(&action)),
+        (Protocol::Query { .. }, _) => Err(ApiError::invalid_action(&action, &params)),
     };
     let parameters = match protocol {
         Protocol::Json | Protocol::Rest => {

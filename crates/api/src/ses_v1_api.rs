@@ -238,7 +238,7 @@ pub fn handle(state: &AppState, call: &Call, p: &Params) -> Result<Reply, ApiErr
                 || config_sets::handle(ses, call, p, &mut x)?
                 || feedback::handle(ses, call, p, &mut x)?;
             if !handled {
-                return Err(ApiError::invalid_action(action));
+                return Err(ApiError::invalid_action(action, p));
             }
         }
     }

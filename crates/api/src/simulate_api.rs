@@ -23,7 +23,7 @@ pub fn handle(state: &AppState, call: &Call, p: &Params) -> Result<Reply, ApiErr
             }
             iam.simulate_custom_policy(c, i, &input)?
         }
-        other => return Err(ApiError::invalid_action(other)),
+        other => return Err(ApiError::invalid_action(other, p)),
     };
     let (start, max) = page(p)?;
     let end = results.len().min(start.saturating_add(max));

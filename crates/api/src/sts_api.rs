@@ -43,7 +43,7 @@ pub fn handle(state: &AppState, call: &Call, p: &Params) -> Result<Reply, ApiErr
             &mut x,
             &iam.get_session_token(c, p.integer("DurationSeconds")?)?,
         ),
-        action => return Err(ApiError::invalid_action(action)),
+        action => return Err(ApiError::invalid_action(action, p)),
     }
     Ok(Reply::xml(query_response(
         STS_NAMESPACE,

@@ -18,9 +18,15 @@ fn encode(bytes: &[u8], alphabet: &[u8]) -> String {
         .collect()
 }
 
-/// A 4-letter prefix followed by 16 upper-case base32 characters (20 in all).
-pub fn unique_id(prefix: &str) -> Result<String, IamError> {
+/// An access key id: a 4-letter prefix (AKIA, ASIA) and 16 upper-case base32 characters.
+pub fn access_key_id(prefix: &str) -> Result<String, IamError> {
     Ok(format!("{prefix}{}", encode(&random::<16>()?, BASE32)))
+}
+
+/// A unique id of a user, role, group or policy: a 4-letter prefix (AIDA, AROA, AGPA,
+/// ANPA) and 17 upper-case base32 characters, 21 in all as AWS's.
+pub fn unique_id(prefix: &str) -> Result<String, IamError> {
+    Ok(format!("{prefix}{}", encode(&random::<17>()?, BASE32)))
 }
 
 /// A 40-character secret access key.
@@ -105,9 +111,10 @@ mod tests {
     fn formats() {
         assert_eq!(iso8601(1_740_823_200_000), "2025-03-01T10:00:00Z");
         assert_eq!(iso8601(0), "1970-01-01T00:00:00Z");
-        let id = unique_id("AKIA").unwrap();
+        let id = access_key_id("AKIA").unwrap();
         assert_eq!(id.len(), 20);
         assert!(id.starts_with("AKIA"));
+        assert_eq!(unique_id("AIDA").unwrap().len(), 21);
         assert_eq!(secret_access_key().unwrap().len(), 40);
         assert_eq!(request_id().len(), 36);
         assert_eq!(account_id().unwrap().len(), 12);

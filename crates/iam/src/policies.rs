@@ -334,7 +334,13 @@ impl Iam {
                 "Cannot exceed quota for PolicySize: 10240".into(),
             ));
         }
-        self.compile(document).map(|_| ())
+        let compiled = self.compile(document)?;
+        if compiled.statements.iter().any(|st| st.principal.is_some()) {
+            return Err(IamError::MalformedPolicyDocument(
+                "Policy document should not specify a principal.".into(),
+            ));
+        }
+        Ok(())
     }
 
     pub fn managed_policy(&self, arn: &str) -> Result<ManagedPolicy, IamError> {

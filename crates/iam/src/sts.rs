@@ -47,7 +47,7 @@ impl Iam {
             "sts:AssumeRole",
             role_arn,
             info,
-            Some((trust, account.clone())),
+            Some((trust.clone(), account.clone())),
             &[],
         )
         .map_err(|d| IamError::AccessDenied {
@@ -55,6 +55,21 @@ impl Iam {
             trace: d.trace,
             json_style: false,
         })?;
+        // Unlike other resource policies, a trust policy must itself allow the caller,
+        // even within the account: an identity-policy allow alone is not enough.
+        if !self.trust_allows(caller, info, role_arn, trust)? {
+            return Err(IamError::AccessDenied {
+                message: format!(
+                    "User: {} is not authorized to perform: sts:AssumeRole on resource: {role_arn}",
+                    caller.arn
+                ),
+                trace: vec![format!(
+                    "the trust policy of {role_arn} has no statement that allows {}",
+                    caller.arn
+                )],
+                json_style: false,
+            });
+        }
         let max = if caller.kind == CallerKind::AssumedRole {
             3600
         } else {
@@ -101,6 +116,32 @@ impl Iam {
         Ok(creds)
     }
 
+    /// Whether the role's trust policy grants the caller (by its ARN, its role, its
+    /// account or `*`): evaluated as the only grant a cross-account request could get.
+    fn trust_allows(
+        &self,
+        caller: &Caller,
+        info: &RequestInfo,
+        role_arn: &str,
+        trust: std::sync::Arc<policy::Policy>,
+    ) -> Result<bool, IamError> {
+        let allow_all = self.compile(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#)?;
+        let set = policy::PolicySet {
+            identity: vec![allow_all],
+            resource: Some(trust),
+            ..Default::default()
+        };
+        let ctx = crate::auth::request_context(caller, info);
+        let request = policy::Request::new(
+            caller.principal.clone(),
+            "sts:AssumeRole",
+            role_arn,
+            Some("trust-policy".into()),
+            ctx,
+        );
+        Ok(policy::evaluate(&set, &request).is_allowed())
+    }
+
     pub fn get_session_token(
         &self,
         caller: &Caller,
@@ -137,7 +178,7 @@ impl Iam {
         duration: i64,
         session_policy: Option<&str>,
     ) -> Result<Credentials, IamError> {
-        let access_key_id = ids::unique_id("ASIA")?;
+        let access_key_id = ids::access_key_id("ASIA")?;
         let secret = ids::secret_access_key()?;
         let token = ids::session_token()?;
         let expires_ms = ids::now_ms() + duration * 1000;

@@ -138,7 +138,7 @@ impl Iam {
         let owner = self.key_owner(caller, info, user, "iam:CreateAccessKey")?;
         let secret = ids::secret_access_key()?;
         let key = AccessKey {
-            id: ids::unique_id("AKIA")?,
+            id: ids::access_key_id("AKIA")?,
             account: caller.account.clone(),
             user: owner.clone(),
             secret: self.key.seal(&secret)?,
