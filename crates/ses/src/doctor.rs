@@ -5,7 +5,7 @@
 
 use crate::address::Mailbox;
 use crate::model::{Identity, IdentityKind};
-use crate::send::{merged_policy, send_context};
+use crate::send::send_context;
 use crate::{Ses, SesError};
 use iam::{ids, Caller, CallerKind, RequestInfo};
 use policy::{Decision, Layer, Outcome};
@@ -212,7 +212,7 @@ impl Ses {
         identity: &Identity,
         context: &[(&str, Vec<String>)],
     ) -> Result<Check, SesError> {
-        let resource_policy = merged_policy(identity)?;
+        let resource_policy = self.merged_policies.merged(identity)?;
         let mut set = caller.policies.clone();
         set.resource = Some(resource_policy.clone());
         let arn = identity.arn();

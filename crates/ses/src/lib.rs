@@ -64,6 +64,8 @@ pub struct Ses {
     iam: Arc<Iam>,
     quotas: quota::Quotas,
     spool: spool::Spool,
+    /// Compiled sending authorization policies, by the identity's policy texts.
+    merged_policies: send::PolicyCache,
     /// Where verification links point (the server's own URL).
     public_url: String,
     /// The DNS server for domain verification; none means DNS is never consulted.
@@ -88,6 +90,7 @@ impl Ses {
             store,
             iam,
             quotas: quota::Quotas::default(),
+            merged_policies: send::PolicyCache::default(),
             public_url,
             resolver: None,
         }

@@ -306,10 +306,13 @@ impl Ses {
             req.api_version,
             plan.return_path.as_ref(),
         );
-        let mut involved = vec![Involved::identity(&plan.from_identity)?];
+        let mut involved = vec![Involved::identity(
+            &plan.from_identity,
+            &self.merged_policies,
+        )?];
         if let Some(r) = &plan.return_identity {
             if r.arn() != plan.from_identity.arn() {
-                involved.push(Involved::identity(r)?);
+                involved.push(Involved::identity(r, &self.merged_policies)?);
             }
         }
         if req.api_version == "2" {
@@ -738,10 +741,10 @@ struct Involved {
 }
 
 impl Involved {
-    fn identity(identity: &Identity) -> Result<Involved, SesError> {
+    fn identity(identity: &Identity, cache: &PolicyCache) -> Result<Involved, SesError> {
         Ok(Involved {
             arn: identity.arn(),
-            policy: Some((merged_policy(identity)?, identity.account.clone())),
+            policy: Some((cache.merged(identity)?, identity.account.clone())),
         })
     }
 
@@ -822,7 +825,34 @@ fn covers(identity: &Identity, address: &str) -> bool {
 }
 
 /// All of an identity's sending authorization policies as one resource policy.
-pub(crate) fn merged_policy(identity: &Identity) -> Result<Arc<Policy>, SesError> {
+/// Compiled merged policies of identities, keyed by their policy names and texts, so a
+/// send compiles nothing; an edited policy is a new key and takes effect at once.
+#[derive(Default)]
+pub(crate) struct PolicyCache(std::sync::RwLock<std::collections::HashMap<String, Arc<Policy>>>);
+
+impl PolicyCache {
+    /// All of an identity's sending authorization policies as one resource policy.
+    pub(crate) fn merged(&self, identity: &Identity) -> Result<Arc<Policy>, SesError> {
+        let key: String = identity
+            .policies
+            .iter()
+            .map(|(n, d)| format!("{n}\u{0}{d}\u{0}"))
+            .collect();
+        if let Some(p) = self.0.read().ok().and_then(|m| m.get(&key).cloned()) {
+            return Ok(p);
+        }
+        let merged = merged_policy(identity)?;
+        if let Ok(mut m) = self.0.write() {
+            if m.len() > 10_000 {
+                m.clear();
+            }
+            m.insert(key, merged.clone());
+        }
+        Ok(merged)
+    }
+}
+
+fn merged_policy(identity: &Identity) -> Result<Arc<Policy>, SesError> {
     let mut statements = Vec::new();
     for doc in identity.policies.values() {
         let p = Policy::parse(doc).map_err(|e| SesError::InvalidPolicy(e.to_string()))?;

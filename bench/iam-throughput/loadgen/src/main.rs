@@ -39,6 +39,8 @@ usage: iam-loadgen --endpoint http://HOST:PORT --action ACTION [options]
 enum Action {
     GetCallerIdentity,
     SimulatePrincipalPolicy,
+    /// SES v1 SendEmail of a message of `--body-bytes` from `--from` to `--to`.
+    SendEmail,
 }
 
 impl Action {
@@ -46,6 +48,7 @@ impl Action {
         match self {
             Action::GetCallerIdentity => "GetCallerIdentity",
             Action::SimulatePrincipalPolicy => "SimulatePrincipalPolicy",
+            Action::SendEmail => "SendEmail",
         }
     }
 
@@ -53,6 +56,7 @@ impl Action {
         match self {
             Action::GetCallerIdentity => "sts",
             Action::SimulatePrincipalPolicy => "iam",
+            Action::SendEmail => "ses",
         }
     }
 }
@@ -69,6 +73,9 @@ struct Config {
     region: String,
     policy_source_arn: String,
     simulate_actions: Vec<String>,
+    from: String,
+    to: String,
+    body_bytes: usize,
     json: bool,
 }
 
@@ -88,6 +95,9 @@ fn parse_args() -> Result<Config, String> {
         region: "us-east-1".into(),
         policy_source_arn: String::new(),
         simulate_actions: Vec::new(),
+        from: String::new(),
+        to: String::new(),
+        body_bytes: 2048,
         json: false,
     };
     let seconds = |v: String| -> Result<Duration, String> {
@@ -120,6 +130,7 @@ fn parse_args() -> Result<Config, String> {
                     "simulate-principal-policy" | "SimulatePrincipalPolicy" => {
                         Action::SimulatePrincipalPolicy
                     }
+                    "send-email" | "SendEmail" => Action::SendEmail,
                     other => return Err(format!("unknown action {other}")),
                 })
             }
@@ -132,6 +143,9 @@ fn parse_args() -> Result<Config, String> {
             "--region" => cfg.region = value,
             "--policy-source-arn" => cfg.policy_source_arn = value,
             "--simulate-action" => cfg.simulate_actions.push(value),
+            "--from" => cfg.from = value,
+            "--to" => cfg.to = value,
+            "--body-bytes" => cfg.body_bytes = count(value)?,
             other => return Err(format!("unknown option {other}")),
         }
     }
@@ -144,6 +158,9 @@ fn parse_args() -> Result<Config, String> {
     cfg.action = action.ok_or("--action is required")?;
     if cfg.access_key_id.is_empty() || cfg.secret.is_empty() {
         return Err("credentials: --access-key-id/--secret-access-key or AWS_* variables".into());
+    }
+    if cfg.action == Action::SendEmail && (cfg.from.is_empty() || cfg.to.is_empty()) {
+        return Err("send-email needs --from and --to".into());
     }
     if cfg.action == Action::SimulatePrincipalPolicy && cfg.policy_source_arn.is_empty() {
         return Err("simulate-principal-policy needs --policy-source-arn".into());
@@ -179,6 +196,16 @@ fn request_body(cfg: &Config) -> String {
                 let _ = write!(body, "&ActionNames.member.{}={}", i + 1, form_encode(a));
             }
             body
+        }
+        Action::SendEmail => {
+            let line = "The quick brown fox jumps over the lazy dog. 0123456789\n";
+            let text: String = line.chars().cycle().take(cfg.body_bytes).collect();
+            format!(
+                "Action=SendEmail&Version=2010-12-01&Source={}&Destination.ToAddresses.member.1={}&Message.Subject.Data=Benchmark&Message.Body.Text.Data={}",
+                form_encode(&cfg.from),
+                form_encode(&cfg.to),
+                form_encode(&text)
+            )
         }
     }
 }
