@@ -112,3 +112,25 @@ def test_unknown_principal_fails_first_check(ses):
     assert code == 1
     assert report["checks"][0]["check"] == "principal" and not report["checks"][0]["passed"]
     assert "cannot be found" in report["checks"][0]["detail"]
+
+
+def test_explain_shows_the_trace_of_a_denied_call_by_its_request_id(ses):
+    from botocore.exceptions import ClientError
+
+    creds, arn = ses.make_user(unique("explain"))
+    try:
+        ses.client("iam", creds).list_users()
+        raise AssertionError("ListUsers should be denied")
+    except ClientError as e:
+        request_id = e.response["ResponseMetadata"]["RequestId"]
+        assert e.response["Error"]["Code"] == "AccessDenied"
+    cmd = [str(ses.server.binary), "explain", request_id, "--data-dir", str(ses.server.data_dir)]
+    for _ in range(50):  # the audit writer commits in batches, a few milliseconds behind
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+        if p.returncode == 0:
+            break
+    assert p.returncode == 0, p.stderr
+    assert f"{arn}  iam:ListUsers  AccessDenied: User: {arn} is not authorized to perform: iam:ListUsers" in p.stdout
+    assert "decision: implicit deny: no identity-based policy allows iam:ListUsers" in p.stdout
+    missing = subprocess.run([*cmd[:2], "no-such-request", *cmd[3:]], capture_output=True, text=True, timeout=60)
+    assert missing.returncode == 1 and "no recorded call has request id no-such-request" in missing.stderr

@@ -50,15 +50,65 @@ const DENIAL_CODES: &[&str] = &[
     "ExpiredToken",
 ];
 
-pub fn run(args: AuditArgs) -> anyhow::Result<()> {
+/// The audit trail of a data directory, opened read-only (works while the server runs).
+fn open_audit(data_dir: &std::path::Path) -> anyhow::Result<store::Store> {
     anyhow::ensure!(
-        args.data_dir.join("sesame.db").is_file(),
+        data_dir.join("sesame.db").is_file(),
         "no Sesame store in {} (sesame.db not found)",
-        args.data_dir.display()
+        data_dir.display()
     );
-    let backend = store::SqliteBackend::open_read_only(&args.data_dir)
-        .with_context(|| format!("opening the store in {}", args.data_dir.display()))?;
-    let store = store::Store::new(Arc::new(backend));
+    let backend = store::SqliteBackend::open_read_only(data_dir)
+        .with_context(|| format!("opening the store in {}", data_dir.display()))?;
+    Ok(store::Store::new(Arc::new(backend)))
+}
+
+/// `sesame explain REQUEST-ID`: the recorded call whose response carried that request
+/// id, with the decision trace behind a denial.
+#[derive(Args)]
+pub struct ExplainArgs {
+    /// The request id of the response (`RequestId` in XML errors, `x-amzn-RequestId`).
+    request_id: String,
+    #[arg(long, default_value = "./sesame-data")]
+    data_dir: PathBuf,
+    /// One JSON object instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn explain(args: ExplainArgs) -> anyhow::Result<std::process::ExitCode> {
+    let store = open_audit(&args.data_dir)?;
+    let query = AuditQuery {
+        limit: 1,
+        ..AuditQuery::default()
+    };
+    let wanted = args.request_id.as_str();
+    let found = store
+        .query_audit_where(&query, |e| {
+            e.detail.get("requestID").and_then(Value::as_str) == Some(wanted)
+        })
+        .context("reading the audit trail")?;
+    let Some(event) = found.first() else {
+        eprintln!("no recorded call has request id {wanted}");
+        return Ok(std::process::ExitCode::from(1));
+    };
+    let mut out = BufWriter::new(std::io::stdout().lock());
+    if args.json {
+        writeln!(out, "{}", serde_json::to_string(event)?)?;
+    } else {
+        write_text(&mut out, event)?;
+        if event.trace.is_empty() && error_code(event).is_some() {
+            writeln!(
+                out,
+                "    (no authorization trace: the call failed before or after authorization)"
+            )?;
+        }
+    }
+    out.flush()?;
+    Ok(std::process::ExitCode::SUCCESS)
+}
+
+pub fn run(args: AuditArgs) -> anyhow::Result<()> {
+    let store = open_audit(&args.data_dir)?;
     let query = AuditQuery {
         account: args.account.clone(),
         event_name: args.event_name.clone(),

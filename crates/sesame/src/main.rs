@@ -36,6 +36,8 @@ enum Command {
     Audit(audit_cmd::AuditArgs),
     /// Check the whole path of a send without sending; names the cause and the fix.
     Doctor(doctor_cmd::DoctorArgs),
+    /// Show a recorded call by its request id, with the decision trace of a denial.
+    Explain(audit_cmd::ExplainArgs),
     /// Print the SES SMTP password of an access key for a region.
     SmtpPassword(smtp_password_cmd::SmtpPasswordArgs),
     /// Offline policy tools: simulate decisions, validate documents.
@@ -51,6 +53,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => serve_cmd::run(args).map(|()| ExitCode::SUCCESS),
         Command::Policy { command } => policy_cmd::run(command),
         Command::Doctor(args) => doctor_cmd::run(args),
+        Command::Explain(args) => audit_cmd::explain(args),
         Command::SmtpPassword(args) => smtp_password_cmd::run(args).map(|()| ExitCode::SUCCESS),
         Command::Audit(args) => audit_cmd::run(args).map(|()| ExitCode::SUCCESS),
         Command::Admin { command } => admin_cmd::run(command).map(|()| ExitCode::SUCCESS),
