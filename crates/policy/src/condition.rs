@@ -223,14 +223,14 @@ impl Condition {
 
     /// Evaluates the condition against the request context.
     pub fn evaluate(&self, ctx: &Context) -> bool {
-        let request = self.request_values(ctx);
+        let (request, multivalued) = ctx.lookup(&self.key_lower).unwrap_or((&[], false));
         let op = self.operator;
         if op.comparison == Comparison::Null {
             return self.null_matches(request.is_empty());
         }
         // Multivalued keys need a set operator: a plain operator (negated or
         // ...IfExists too) does not match a key the request gives as a list.
-        if op.qualifier == SetQualifier::Single && ctx.is_multivalued(&self.key_lower) {
+        if op.qualifier == SetQualifier::Single && multivalued {
             return false;
         }
         if request.is_empty() {

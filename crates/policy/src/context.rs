@@ -99,11 +99,12 @@ impl Context {
             .map(|e| e.values.as_slice())
     }
 
-    /// True when the key is present and multivalued.
-    pub fn is_multivalued(&self, key: &Key) -> bool {
+    /// Values of a key and whether it is multivalued, in one lookup.
+    pub fn lookup(&self, key: &Key) -> Option<(&[String], bool)> {
         self.entries
             .iter()
-            .any(|e| e.hash == key.hash && e.key == key.name && e.multi)
+            .find(|e| e.hash == key.hash && e.key == key.name)
+            .map(|e| (e.values.as_slice(), e.multi))
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (&str, &[String])> {
