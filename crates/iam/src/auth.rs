@@ -377,13 +377,9 @@ impl Iam {
                 set.resource = Some(p);
                 (std::borrow::Cow::Owned(set), Some(account))
             }
-            // AWS-owned resources (AWS managed policies, account `aws`) are not another
-            // account's: only the caller's own policies decide.
-            None => {
-                let aws_owned = policy::arn::account(resource) == Some("aws");
-                let account = aws_owned.then(|| caller.account.clone());
-                (std::borrow::Cow::Borrowed(&caller.policies), account)
-            }
+            // AWS-owned resources (account `aws`) have no owning account: the engine
+            // decides them on the caller's own policies.
+            None => (std::borrow::Cow::Borrowed(&caller.policies), None),
         };
         let request = Request::new(
             caller.principal.clone(),
