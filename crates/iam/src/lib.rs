@@ -77,6 +77,28 @@ impl Iam {
         f(&mut tx)
     }
 
+    /// Stores a new user, group or role (`noun`), refusing a name the account already
+    /// has: IAM names are unique per account, case-insensitively.
+    pub(crate) fn insert_entity<T: serde::Serialize>(
+        &self,
+        table: &str,
+        noun: &str,
+        account: &str,
+        name: &str,
+        record: T,
+    ) -> Result<T, IamError> {
+        self.mutate(|tx| {
+            let key = model::entity_key(account, name);
+            if tx.get::<serde_json::Value>(table, &key)?.is_some() {
+                return Err(IamError::EntityAlreadyExists(format!(
+                    "{noun} with name {name} already exists."
+                )));
+            }
+            tx.put(table, &key, &record)?;
+            Ok(record)
+        })
+    }
+
     /// Creates the management account and its root access key on first start; does
     /// nothing when the account exists.
     pub fn bootstrap(

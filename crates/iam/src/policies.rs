@@ -53,50 +53,31 @@ trait Holder: Serialize + DeserializeOwned {
     fn name(&self) -> &str;
 }
 
-impl Holder for User {
-    fn permissions(&mut self) -> &mut Permissions {
-        &mut self.permissions
-    }
-    fn boundary(&mut self) -> Option<&mut Option<String>> {
-        Some(&mut self.boundary)
-    }
-    fn path(&self) -> &str {
-        &self.path
-    }
-    fn name(&self) -> &str {
-        &self.name
-    }
+/// Implements [`Holder`] for a record with `permissions`, `path` and `name` fields;
+/// `$boundary` is the boundary accessor's body, with `$record` bound to `self`.
+macro_rules! holder {
+    ($t:ty, |$record:ident| $boundary:expr) => {
+        impl Holder for $t {
+            fn permissions(&mut self) -> &mut Permissions {
+                &mut self.permissions
+            }
+            fn boundary(&mut self) -> Option<&mut Option<String>> {
+                let $record = self;
+                $boundary
+            }
+            fn path(&self) -> &str {
+                &self.path
+            }
+            fn name(&self) -> &str {
+                &self.name
+            }
+        }
+    };
 }
 
-impl Holder for Role {
-    fn permissions(&mut self) -> &mut Permissions {
-        &mut self.permissions
-    }
-    fn boundary(&mut self) -> Option<&mut Option<String>> {
-        Some(&mut self.boundary)
-    }
-    fn path(&self) -> &str {
-        &self.path
-    }
-    fn name(&self) -> &str {
-        &self.name
-    }
-}
-
-impl Holder for Group {
-    fn permissions(&mut self) -> &mut Permissions {
-        &mut self.permissions
-    }
-    fn boundary(&mut self) -> Option<&mut Option<String>> {
-        None
-    }
-    fn path(&self) -> &str {
-        &self.path
-    }
-    fn name(&self) -> &str {
-        &self.name
-    }
-}
+holder!(User, |user| Some(&mut user.boundary));
+holder!(Role, |role| Some(&mut role.boundary));
+holder!(Group, |_group| None);
 
 /// What to change on an entity.
 enum Change<'a> {

@@ -45,17 +45,8 @@ impl Iam {
 
     /// Stores a new role, refusing a duplicate name (case-insensitive).
     pub(crate) fn insert_role(&self, role: Role) -> Result<Role, IamError> {
-        self.mutate(|tx| {
-            let key = model::entity_key(&role.account, &role.name);
-            if tx.get::<Role>(table::ROLES, &key)?.is_some() {
-                return Err(IamError::EntityAlreadyExists(format!(
-                    "Role with name {} already exists.",
-                    role.name
-                )));
-            }
-            tx.put(table::ROLES, &key, &role)?;
-            Ok(role)
-        })
+        let (account, name) = (role.account.clone(), role.name.clone());
+        self.insert_entity(table::ROLES, "Role", &account, &name, role)
     }
 
     pub fn get_role(

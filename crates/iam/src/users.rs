@@ -54,16 +54,7 @@ impl Iam {
             groups: Vec::new(),
             tags: Vec::new(),
         };
-        self.mutate(|tx| {
-            let key = model::entity_key(&caller.account, name);
-            if tx.get::<User>(table::USERS, &key)?.is_some() {
-                return Err(IamError::EntityAlreadyExists(format!(
-                    "User with name {name} already exists."
-                )));
-            }
-            tx.put(table::USERS, &key, &user)?;
-            Ok(user)
-        })
+        self.insert_entity(table::USERS, "User", &caller.account, name, user)
     }
 
     /// A user by name; `None` means the caller itself (for a user caller).
@@ -274,16 +265,7 @@ impl Iam {
             created_ms: ids::now_ms(),
             permissions: Default::default(),
         };
-        self.mutate(|tx| {
-            let key = model::entity_key(&caller.account, name);
-            if tx.get::<Group>(table::GROUPS, &key)?.is_some() {
-                return Err(IamError::EntityAlreadyExists(format!(
-                    "Group with name {name} already exists."
-                )));
-            }
-            tx.put(table::GROUPS, &key, &group)?;
-            Ok(group)
-        })
+        self.insert_entity(table::GROUPS, "Group", &caller.account, name, group)
     }
 
     pub fn add_user_to_group(
