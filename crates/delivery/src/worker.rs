@@ -501,7 +501,7 @@ fn load(
         None => {
             drop(tx);
             tracing::warn!(key, "queued delivery without its message; dropped");
-            let mut w = store.write()?;
+            let mut w = store.write_unversioned()?;
             w.delete(TABLE, key)?;
             w.commit()?;
             Ok(None)
@@ -516,7 +516,7 @@ fn save(
     delivery: &QueuedDelivery,
     finished: bool,
 ) -> Result<(), store::StoreError> {
-    let mut tx = store.write()?;
+    let mut tx = store.write_unversioned()?;
     if finished {
         tx.delete(TABLE, key)?;
     } else {

@@ -679,11 +679,12 @@ impl Ses {
     }
 
     pub fn settings(&self, account: &str, region: &str) -> Result<AccountSettings, SesError> {
-        let s: Option<AccountSettings> = self
+        let key = scoped_key(account, region, "");
+        let s = self
             .store
-            .read()?
-            .get(table::ACCOUNTS, &scoped_key(account, region, ""))?;
-        Ok(s.unwrap_or_default())
+            .snapshot()?
+            .get::<AccountSettings>(table::ACCOUNTS, &key)?;
+        Ok(s.map(|s| (*s).clone()).unwrap_or_default())
     }
 
     /// Operator action: sets the sending quota of an account in a region.

@@ -89,7 +89,7 @@ fn write<'a>(
     messages: impl Iterator<Item = &'a StoredMessage>,
     outbound: Outbound,
 ) -> Result<(), store::StoreError> {
-    let mut tx = store.write()?;
+    let mut tx = store.write_unversioned()?;
     for m in messages {
         let key = message_key(m);
         tx.put(table::MESSAGES, &key, m)?;

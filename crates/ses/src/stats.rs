@@ -60,7 +60,7 @@ impl Ses {
             Feedback::Complaint => delta.complaints = 1,
             Feedback::Reject => delta.rejects = 1,
         }
-        let mut tx = self.store.write()?;
+        let mut tx = self.store.write_unversioned()?;
         add(
             &mut tx,
             &message.account,
@@ -76,7 +76,7 @@ impl Ses {
 impl Ses {
     /// Records sending events (inside their own transaction).
     pub(crate) fn record_events(&self, events: &[SendingEvent]) -> Result<(), SesError> {
-        let mut tx = self.store.write()?;
+        let mut tx = self.store.write_unversioned()?;
         put_events(&mut tx, events)?;
         tx.commit()?;
         Ok(())
