@@ -7,7 +7,7 @@ mod audit;
 mod crypto;
 mod sqlite;
 
-pub use audit::{AuditEvent, AuditQuery};
+pub use audit::{AuditEvent, AuditQuery, AuthorizationRecord, ContextEntry, MatchedStatement};
 pub use crypto::{random_bytes, MasterKey, SealedSecret};
 pub use sqlite::SqliteBackend;
 
