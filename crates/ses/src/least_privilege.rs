@@ -5,6 +5,7 @@
 
 use policy::principal::Caller;
 use policy::Principal;
+use serde::Serialize;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use store::AuditEvent;
@@ -26,10 +27,28 @@ pub fn principal_matches(wanted: &Principal, recorded: &str) -> bool {
     }
 }
 
+/// An identity policy document, its members in the usual order.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Document {
+    pub version: &'static str,
+    pub statement: Vec<Statement>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Statement {
+    pub sid: String,
+    pub effect: &'static str,
+    /// One action as a string, several as a list.
+    pub action: Value,
+    pub resource: Value,
+}
+
 /// The policy document (Version 2012-10-17) allowing what `wanted` was allowed in
 /// `events`; `None` when it made no authorized call. Calls that authorization denied
 /// are left out: the principal never did them.
-pub fn generate(events: &[AuditEvent], wanted: &Principal) -> Option<Value> {
+pub fn generate(events: &[AuditEvent], wanted: &Principal) -> Option<Document> {
     let mut resources_of: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for event in events {
         let records = event.authorizations();
@@ -53,19 +72,20 @@ pub fn generate(events: &[AuditEvent], wanted: &Principal) -> Option<Value> {
         };
         actions_of.entry(resources).or_default().push(action);
     }
-    let statements: Vec<Value> = actions_of
+    let statement = actions_of
         .into_iter()
         .enumerate()
-        .map(|(i, (resources, actions))| {
-            json!({
-                "Sid": format!("Observed{}", i + 1),
-                "Effect": "Allow",
-                "Action": one_or_list(actions),
-                "Resource": one_or_list(resources),
-            })
+        .map(|(i, (resources, actions))| Statement {
+            sid: format!("Observed{}", i + 1),
+            effect: "Allow",
+            action: one_or_list(actions),
+            resource: one_or_list(resources),
         })
         .collect();
-    Some(json!({ "Version": "2012-10-17", "Statement": statements }))
+    Some(Document {
+        version: "2012-10-17",
+        statement,
+    })
 }
 
 fn one_or_list(mut items: Vec<String>) -> Value {
@@ -140,6 +160,11 @@ mod tests {
             )]),
         ];
         let policy = generate(&events, &Principal::parse(ALICE).unwrap()).unwrap();
+        let text = serde_json::to_string(&policy).unwrap();
+        assert!(text.starts_with(
+            r#"{"Version":"2012-10-17","Statement":[{"Sid":"Observed1","Effect":"Allow","Action""#
+        ));
+        let policy = serde_json::to_value(&policy).unwrap();
         assert_eq!(
             policy,
             json!({"Version": "2012-10-17", "Statement": [
@@ -148,7 +173,6 @@ mod tests {
                 {"Sid": "Observed3", "Effect": "Allow", "Action": "ses:SendRawEmail", "Resource": SHOP},
             ]})
         );
-        let text = policy.to_string();
         let findings =
             policy::validate::validate(&text, Some(policy::validate::PolicyKind::Identity));
         assert!(findings.is_empty(), "{findings:?}");
