@@ -98,6 +98,7 @@ def test_replay_lists_the_delegate_send_a_policy_edit_would_break(ses, delegate,
         "decidedBy": "resource: no statement allows it",
     }
     assert change["before"]["decision"] == "allowed"
+    assert change["before"]["decidedBy"] == "identity policy send: statement 1"  # the delegate's own policy
     assert report["summary"]["changed"] == 1 and report["summary"]["allowedToDenied"] == 1
     assert unrelated not in json.dumps(report["changed"])
 
