@@ -116,7 +116,7 @@ async fn handle(
 
 /// The response header that carries a denial's encoded authorization message (for
 /// `aws sts decode-authorization-message`); the error's own message stays AWS's.
-pub const ENCODED_AUTHORIZATION_MESSAGE_HEADER: &str = "x-sesame-encoded-authorization-message";
+const ENCODED_AUTHORIZATION_MESSAGE_HEADER: &str = "x-sesame-encoded-authorization-message";
 
 fn respond(
     (reply, encoded_authorization): (Reply, Option<String>),
