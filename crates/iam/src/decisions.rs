@@ -91,3 +91,79 @@ fn matched_statement(set: &PolicySet, s: policy::StatementRef) -> Option<Matched
             .unwrap_or_default(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use policy::{Policy, Principal};
+    use std::sync::Arc;
+
+    fn set(doc: &str) -> PolicySet {
+        PolicySet {
+            identity: vec![Arc::new(Policy::parse(doc).unwrap().with_name("p"))],
+            ..PolicySet::default()
+        }
+    }
+
+    fn send_request() -> Request {
+        let mut ctx = policy::Context::default();
+        ctx.insert_list("ses:Recipients", vec!["a@example.org".into()]);
+        ctx.insert("aws:SourceIp", vec!["203.0.113.7".into()]);
+        Request::new(
+            Principal::parse("arn:aws:iam::111111111111:user/alice").unwrap(),
+            "ses:SendEmail",
+            "arn:aws:ses:us-east-1:111111111111:identity/example.com",
+            None,
+            ctx,
+        )
+    }
+
+    #[test]
+    fn a_record_rebuilds_the_same_request_context() {
+        // A single recipient given as a list: the rebuilt context must keep the list
+        // flag (compared by the context equality below), or operators would differ.
+        let policies = set(
+            r#"{"Version":"2012-10-17","Statement":[{"Sid":"NoOutsiders","Effect":"Deny","Action":"ses:SendEmail","Resource":"*",
+                "Condition":{"ForAnyValue:StringNotLike":{"ses:Recipients":"*@example.com"},"IpAddress":{"aws:SourceIp":"203.0.113.0/24"}}}]}"#,
+        );
+        let request = send_request();
+        let decision = policy::evaluate(&policies, &request);
+        let record = record(&policies, &request, &decision);
+        assert_eq!(record.decision, "explicitDeny");
+        assert_eq!(record.denied_by.as_deref(), Some("identity"));
+        assert_eq!(record.matched.len(), 1);
+        assert_eq!(record.matched[0].sid.as_deref(), Some("NoOutsiders"));
+        assert_eq!(record.matched[0].effect, "Deny");
+        let again = Request::new(
+            Principal::parse(&record.principal).unwrap(),
+            &record.action,
+            &record.resource,
+            record.resource_account.clone(),
+            context_of(&record),
+        );
+        assert_eq!(again.context, request.context);
+        assert_eq!(policy::evaluate(&policies, &again), decision);
+    }
+
+    #[test]
+    fn an_allowed_decision_names_no_statements_and_the_log_keeps_order() {
+        let policies = set(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"ses:*","Resource":"*"}]}"#,
+        );
+        let request = send_request();
+        let log = DecisionLog::default();
+        let shared = log.clone();
+        let decision = policy::evaluate(&policies, &request);
+        shared.push(record(&policies, &request, &decision));
+        shared.push(record(
+            &PolicySet::default(),
+            &request,
+            &policy::evaluate(&PolicySet::default(), &request),
+        ));
+        let records = log.records();
+        assert_eq!(records.len(), 2);
+        assert_eq!(records[0].decision, "allowed");
+        assert!(records[0].matched.is_empty() && records[0].denied_by.is_none());
+        assert_eq!(records[1].decision, "implicitDeny");
+    }
+}
