@@ -106,7 +106,7 @@ pub fn event(r: CallRecord<'_>) -> AuditEvent {
         detail["errorCode"] = e.code.clone().into();
         detail["errorMessage"] = e.message.clone().into();
     }
-    AuditEvent {
+    let mut event = AuditEvent {
         event_id,
         time_ms,
         account: r.caller.map(|c| c.account.clone()).unwrap_or_default(),
@@ -116,7 +116,9 @@ pub fn event(r: CallRecord<'_>) -> AuditEvent {
         access_key_id: r.access_key_id.to_string(),
         trace: r.error.map(|e| e.trace.clone()).unwrap_or_default(),
         detail,
-    }
+    };
+    event.set_authorizations(&r.info.decisions.records());
+    event
 }
 
 fn identity_type(kind: CallerKind) -> &'static str {

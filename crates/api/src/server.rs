@@ -85,7 +85,7 @@ async fn handle(
                 "Request body exceeds the maximum allowed size",
             );
             return Ok(respond(
-                Reply::error(protocol, &e, &request_id),
+                (Reply::error(protocol, &e, &request_id), None),
                 &request_id,
             ));
         }
@@ -94,27 +94,34 @@ async fn handle(
     let internal = parts.uri.path().starts_with("/_sesame/");
     let reply = tokio::task::spawn_blocking(move || {
         if internal {
-            crate::internal::handle(&state, parts.method.as_str(), parts.uri.path())
+            (
+                crate::internal::handle(&state, parts.method.as_str(), parts.uri.path()),
+                None,
+            )
         } else {
             dispatch(&state, peer, &parts, &body, protocol, &rid)
         }
     })
     .await
     .unwrap_or_else(|_| {
-        Reply::error(
-            protocol,
-            &ApiError::new(
-                500,
-                "InternalFailure",
-                "The request processing has failed because of an unknown error.",
-            ),
-            &request_id,
-        )
+        let e = ApiError::new(
+            500,
+            "InternalFailure",
+            "The request processing has failed because of an unknown error.",
+        );
+        (Reply::error(protocol, &e, &request_id), None)
     });
     Ok(respond(reply, &request_id))
 }
 
-fn respond(reply: Reply, request_id: &str) -> Response<Full<Bytes>> {
+/// The response header that carries a denial's encoded authorization message (for
+/// `aws sts decode-authorization-message`); the error's own message stays AWS's.
+const ENCODED_AUTHORIZATION_MESSAGE_HEADER: &str = "x-sesame-encoded-authorization-message";
+
+fn respond(
+    (reply, encoded_authorization): (Reply, Option<String>),
+    request_id: &str,
+) -> Response<Full<Bytes>> {
     let mut response = Response::new(Full::new(Bytes::from(reply.body)));
     *response.status_mut() = hyper::StatusCode::from_u16(reply.status)
         .unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
@@ -122,6 +129,9 @@ fn respond(reply: Reply, request_id: &str) -> Response<Full<Bytes>> {
     headers.insert("content-type", HeaderValue::from_static(reply.content_type));
     if let Ok(v) = HeaderValue::from_str(request_id) {
         headers.insert("x-amzn-requestid", v);
+    }
+    if let Some(v) = encoded_authorization.and_then(|m| HeaderValue::from_str(&m).ok()) {
+        headers.insert(ENCODED_AUTHORIZATION_MESSAGE_HEADER, v);
     }
     response
 }
@@ -164,7 +174,7 @@ fn dispatch(
     body: &[u8],
     protocol: Protocol,
     request_id: &str,
-) -> Reply {
+) -> (Reply, Option<String>) {
     let headers: Vec<(&str, &str)> = parts
         .headers
         .iter()
@@ -191,6 +201,7 @@ fn dispatch(
         user_agent: header("user-agent").unwrap_or("").to_string(),
         region: String::new(),
         time_ms: now,
+        decisions: Default::default(),
     };
     let mut params = Params::parse(query.as_bytes());
     if matches!(protocol, Protocol::Query { .. }) {
@@ -217,7 +228,7 @@ fn dispatch(
                 &params,
                 Some(&e),
             );
-            return Reply::error(protocol, &e, request_id);
+            return (Reply::error(protocol, &e, request_id), None);
         }
     };
     info.region = scope.region.clone();
@@ -283,7 +294,33 @@ fn dispatch(
     if let Some(e) = error {
         tracing::info!(request_id, action = %action, principal = %caller.arn, code = %e.code, "call failed");
     }
-    result.unwrap_or_else(|e| Reply::error(protocol, &e, request_id))
+    let encoded = error.and_then(|e| encoded_authorization_message(state, &caller, &info, e));
+    let reply = result.unwrap_or_else(|e| Reply::error(protocol, &e, request_id));
+    (reply, encoded)
+}
+
+/// The encoded authorization message of an authorization denial: the last decision
+/// of the call, when that decision denied it.
+fn encoded_authorization_message(
+    state: &AppState,
+    caller: &iam::Caller,
+    info: &RequestInfo,
+    error: &ApiError,
+) -> Option<String> {
+    if !error.code.starts_with("AccessDenied") {
+        return None;
+    }
+    let denied = info.decisions.records().pop()?;
+    if denied.decision == "allowed" {
+        return None;
+    }
+    match state.iam.encode_authorization_message(caller, &denied) {
+        Ok(m) => Some(m),
+        Err(e) => {
+            tracing::error!(error = %e, "cannot encode an authorization message");
+            None
+        }
+    }
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -1,6 +1,7 @@
 //! From an access key to a caller (principal, secret for SigV4, and every policy that
 //! bears on its requests), and authorization of one action by the policy engine.
 
+use crate::decisions::DecisionLog;
 use crate::model::{table, AccessKey, Group, Permissions, Role, Session, User};
 use crate::{ids, managed, model, org, Iam, IamError};
 use policy::{Context, Decision, PolicySet, Principal, Request};
@@ -85,6 +86,8 @@ pub struct RequestInfo {
     pub user_agent: String,
     pub region: String,
     pub time_ms: i64,
+    /// Every authorization decision taken for this request, for the audit trail.
+    pub decisions: DecisionLog,
 }
 
 /// A denied action, with AWS's IAM-style message and the trace behind it.
@@ -389,6 +392,8 @@ impl Iam {
             ctx,
         );
         let decision = policy::evaluate(&policies, &request);
+        info.decisions
+            .push(crate::decisions::record(&policies, &request, &decision));
         if decision.is_allowed() {
             return Ok(decision);
         }

@@ -188,6 +188,14 @@ impl Context {
             .iter()
             .map(|e| (e.key.as_str(), e.values.as_slice()))
     }
+
+    /// Every key with its values and whether it is multivalued (to record a context
+    /// and rebuild it exactly with `insert_list` / `insert`).
+    pub fn entries(&self) -> impl Iterator<Item = (&str, &[String], bool)> {
+        self.entries
+            .iter()
+            .map(|e| (e.key.as_str(), e.values.as_slice(), e.multi))
+    }
 }
 
 impl VariableSource for Context {

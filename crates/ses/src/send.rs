@@ -853,7 +853,7 @@ impl PolicyCache {
     }
 }
 
-fn merged_policy(identity: &Identity) -> Result<Arc<Policy>, SesError> {
+pub(crate) fn merged_policy(identity: &Identity) -> Result<Arc<Policy>, SesError> {
     let mut statements = Vec::new();
     for doc in identity.policies.values() {
         let p = Policy::parse(doc).map_err(|e| SesError::InvalidPolicy(e.to_string()))?;

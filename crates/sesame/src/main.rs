@@ -6,6 +6,7 @@ mod audit_cmd;
 mod delivery_cmd;
 mod doctor_cmd;
 mod policy_cmd;
+mod replay_cmd;
 mod serve_cmd;
 mod smtp_password_cmd;
 
@@ -40,6 +41,8 @@ enum Command {
     Explain(audit_cmd::ExplainArgs),
     /// Print the SES SMTP password of an access key for a region.
     SmtpPassword(smtp_password_cmd::SmtpPasswordArgs),
+    /// Decide the recorded calls of a period again with proposed policies (--replay).
+    Simulate(replay_cmd::SimulateArgs),
     /// Offline policy tools: simulate decisions, validate documents.
     Policy {
         #[command(subcommand)]
@@ -52,6 +55,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Serve(args) => serve_cmd::run(args).map(|()| ExitCode::SUCCESS),
         Command::Policy { command } => policy_cmd::run(command),
+        Command::Simulate(args) => replay_cmd::simulate(args),
         Command::Doctor(args) => doctor_cmd::run(args),
         Command::Explain(args) => audit_cmd::explain(args),
         Command::SmtpPassword(args) => smtp_password_cmd::run(args).map(|()| ExitCode::SUCCESS),

@@ -44,6 +44,7 @@ impl Backend for SmtpBackend {
             user_agent: "SMTP".into(),
             region: self.region.clone(),
             time_ms: ids::now_ms(),
+            decisions: Default::default(),
         };
         let request = SendRequest {
             action: "ses:SendRawEmail",

@@ -8,7 +8,7 @@ mod cache;
 mod crypto;
 mod sqlite;
 
-pub use audit::{AuditEvent, AuditQuery};
+pub use audit::{AuditEvent, AuditQuery, AuthorizationRecord, ContextEntry, MatchedStatement};
 pub use cache::Snapshot;
 pub use crypto::{random_bytes, MasterKey, SealedSecret};
 pub use sqlite::SqliteBackend;

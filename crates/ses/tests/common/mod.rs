@@ -61,6 +61,7 @@ pub fn info() -> RequestInfo {
         user_agent: "test".into(),
         region: REGION.into(),
         time_ms: iam::ids::now_ms(),
+        decisions: Default::default(),
     }
 }
 
