@@ -5,10 +5,13 @@
 
 mod audit;
 mod crypto;
+mod lock;
+pub mod snapshot;
 mod sqlite;
 
 pub use audit::{AuditEvent, AuditQuery};
 pub use crypto::{random_bytes, MasterKey, SealedSecret};
+pub use lock::DataDirLock;
 pub use sqlite::SqliteBackend;
 
 use serde::de::DeserializeOwned;
@@ -34,6 +37,10 @@ pub enum StoreError {
     NewerSchema { found: i64, known: i64 },
     #[error("a secret could not be decrypted (wrong master key?)")]
     Decrypt,
+    #[error("{0} is in use by a running `sesame serve`; stop it first")]
+    InUse(String),
+    #[error("export document: {0}")]
+    Snapshot(String),
     #[error("I/O error on {path}: {source}")]
     Io {
         path: String,
