@@ -15,6 +15,7 @@ mod feedback;
 mod identity;
 pub mod mime;
 pub mod model;
+pub mod observe;
 pub mod outbound;
 mod page;
 mod quota;

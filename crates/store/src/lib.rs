@@ -160,6 +160,19 @@ impl Docs<'_> {
             .collect()
     }
 
+    /// Like [`Docs::scan`], with each document's key.
+    pub fn scan_keyed<T: DeserializeOwned>(
+        &mut self,
+        table: &str,
+        prefix: &str,
+    ) -> Result<Vec<(String, T)>> {
+        self.0
+            .scan(table, prefix)?
+            .into_iter()
+            .map(|(key, bytes)| decode(table, &key, &bytes).map(|doc| (key, doc)))
+            .collect()
+    }
+
     pub fn commit(self) -> Result<()> {
         self.0.commit()
     }
