@@ -235,6 +235,12 @@ def test_import_without_secrets_skips_keys_and_rejects_bad_documents(ses, tmp_pa
     fresh = tmp_path / "fresh"
     out = run(ses.server.binary, "import", str(path), "--data-dir", str(fresh)).stdout
     assert f"! iam_access_keys {ROOT.access_key_id}: skipped, its secret is not in the document" in out
+    renamed = json.loads(json.dumps(document))
+    user_key, user = next(iter(renamed["iam_users"].items()))
+    user["name"] = "renamed-by-hand"
+    path.write_text(json.dumps(renamed))
+    bad = run(ses.server.binary, "import", str(path), "--data-dir", str(fresh), check=False)
+    assert bad.returncode != 0 and f'iam_users.{user_key}: its key must be "{user["account"]}/renamed-by-hand"' in bad.stderr
     document["iam_users"]["x"] = {"name": 1}
     path.write_text(json.dumps(document))
     bad = run(ses.server.binary, "import", str(path), "--data-dir", str(fresh), check=False)

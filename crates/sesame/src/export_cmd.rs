@@ -40,10 +40,89 @@ pub struct ImportArgs {
     dry_run: bool,
 }
 
-/// Checks that a stored-form record deserializes as `T`.
-fn holds<T: DeserializeOwned>(record: &Value) -> Result<(), String> {
-    T::deserialize(record).map(drop).map_err(|e| e.to_string())
+/// A record type of a configuration table, and the store key it must have when the
+/// record alone determines it (`None`: the key carries more, e.g. account and region).
+trait Record: DeserializeOwned {
+    fn key(&self) -> Option<String> {
+        None
+    }
 }
+
+/// Checks that a stored-form record deserializes as `T` and sits under its own key.
+fn holds<T: Record>(key: &str, record: &Value) -> Result<(), String> {
+    let parsed = T::deserialize(record).map_err(|e| e.to_string())?;
+    match parsed.key() {
+        Some(expected) if expected != key => Err(format!("its key must be \"{expected}\"")),
+        _ => Ok(()),
+    }
+}
+
+impl Record for iam::model::Organization {
+    fn key(&self) -> Option<String> {
+        Some(iam::org::ORG_KEY.into())
+    }
+}
+
+impl Record for iam::model::OrgUnit {
+    fn key(&self) -> Option<String> {
+        Some(self.id.clone())
+    }
+}
+
+impl Record for iam::model::Account {
+    fn key(&self) -> Option<String> {
+        Some(self.id.clone())
+    }
+}
+
+impl Record for iam::model::ControlPolicy {
+    fn key(&self) -> Option<String> {
+        Some(self.id.clone())
+    }
+}
+
+impl Record for iam::model::ManagedPolicy {
+    fn key(&self) -> Option<String> {
+        Some(self.arn.clone())
+    }
+}
+
+impl Record for iam::model::User {
+    fn key(&self) -> Option<String> {
+        Some(iam::model::entity_key(&self.account, &self.name))
+    }
+}
+
+impl Record for iam::model::Group {
+    fn key(&self) -> Option<String> {
+        Some(iam::model::entity_key(&self.account, &self.name))
+    }
+}
+
+impl Record for iam::model::Role {
+    fn key(&self) -> Option<String> {
+        Some(iam::model::entity_key(&self.account, &self.name))
+    }
+}
+
+impl Record for iam::model::AccessKey {
+    fn key(&self) -> Option<String> {
+        Some(self.id.clone())
+    }
+}
+
+impl Record for ses::model::Identity {
+    fn key(&self) -> Option<String> {
+        let name = self.name.to_ascii_lowercase();
+        Some(ses::model::scoped_key(&self.account, &self.region, &name))
+    }
+}
+
+impl Record for ses::model::AccountSettings {}
+impl Record for delivery::dkim::StoredKey {}
+impl Record for ses::model::ConfigurationSet {}
+impl Record for ses::model::Template {}
+impl Record for ses::model::SuppressedDestination {}
 
 /// Everything that is configuration, in dependency order. Not exported: STS sessions
 /// (temporary), CreateAccount request history, messages, sending events, statistics,

@@ -32,8 +32,8 @@ pub struct Section {
     /// Where policy documents (JSON text) sit in each record: dot-separated field
     /// names, `*` for every value of a map or element of a list.
     pub policy_paths: &'static [&'static str],
-    /// Checks that a record, in stored form, is what the table holds.
-    pub check: fn(&Value) -> std::result::Result<(), String>,
+    /// Checks that a record, in stored form, is what the table holds under its key.
+    pub check: fn(&str, &Value) -> std::result::Result<(), String>,
 }
 
 /// What importing does to one object.
@@ -222,7 +222,7 @@ fn stored_form(
             "its secret is not in the document (export with --include-secrets)".into(),
         ));
     }
-    if let Err(e) = (section.check)(&record) {
+    if let Err(e) = (section.check)(key, &record) {
         return Err(invalid(format!("{}.{key}: {e}", section.name)));
     }
     Ok(Ok(record))
@@ -363,7 +363,7 @@ mod tests {
     use crate::SqliteBackend;
     use std::sync::Arc;
 
-    fn any(_: &Value) -> std::result::Result<(), String> {
+    fn any(_: &str, _: &Value) -> std::result::Result<(), String> {
         Ok(())
     }
 
