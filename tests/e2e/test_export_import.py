@@ -228,13 +228,25 @@ def test_round_trip_reproduces_decisions_and_is_idempotent(ses, organization, de
         .strip() == "no changes (0 skipped)", "the dry run changed the store"
 
 
-def test_import_without_secrets_skips_keys_and_rejects_bad_documents(ses, tmp_path):
+def test_import_without_secrets_skips_keys_and_rejects_bad_documents(ses, start_server, tmp_path):
     document = export(ses)
     path = tmp_path / "plain.json"
     path.write_text(json.dumps(document))
     fresh = tmp_path / "fresh"
     out = run(ses.server.binary, "import", str(path), "--data-dir", str(fresh)).stdout
     assert f"! iam_access_keys {ROOT.access_key_id}: skipped, its secret is not in the document" in out
+
+    # A data dir that a server bootstrapped keeps its root key: the document's
+    # redacted copy of that key stands for the target's own secret.
+    booted = start_server()
+    assert SesServer(booted).client("iam").list_users()["Users"] == []
+    assert booted.stop() == 0
+    out = run(ses.server.binary, "import", str(path), "--data-dir", str(booted.data_dir)).stdout
+    assert f"~ iam_access_keys {ROOT.access_key_id}: created_ms\n" in out and "+ iam_users" in out
+    again = start_server(data_dir=booted.data_dir)
+    names = {u["UserName"] for u in SesServer(again).client("iam").list_users()["Users"]}
+    assert names == {u["name"] for u in document["iam_users"].values() if u["account"] == ACCOUNT_ID}
+    assert again.stop() == 0
     renamed = json.loads(json.dumps(document))
     user_key, user = next(iter(renamed["iam_users"].items()))
     user["name"] = "renamed-by-hand"
