@@ -73,6 +73,7 @@ async fn handle(
     peer: SocketAddr,
     req: Request<Incoming>,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
+    let started = std::time::Instant::now();
     let (parts, body) = req.into_parts();
     let request_id = ids::request_id();
     let protocol = protocol_of(&parts.uri, &parts.headers);
@@ -91,7 +92,8 @@ async fn handle(
         }
     };
     let rid = request_id.clone();
-    let internal = parts.uri.path().starts_with("/_sesame/");
+    let internal = parts.uri.path().starts_with("/_sesame/") || parts.uri.path() == "/metrics";
+    let api = api_label(protocol, internal);
     let reply = tokio::task::spawn_blocking(move || {
         if internal {
             (
@@ -111,7 +113,20 @@ async fn handle(
         );
         (Reply::error(protocol, &e, &request_id), None)
     });
+    metrics::request_latency(api, started.elapsed());
     Ok(respond(reply, &request_id))
+}
+
+/// The API a request is counted under in the latency histograms.
+fn api_label(protocol: Protocol, internal: bool) -> metrics::Api {
+    match protocol {
+        _ if internal => metrics::Api::Internal,
+        Protocol::Query { namespace } if namespace == STS_NAMESPACE => metrics::Api::Sts,
+        Protocol::Query { namespace } if namespace == IAM_NAMESPACE => metrics::Api::Iam,
+        Protocol::Query { .. } => metrics::Api::SesV1,
+        Protocol::Rest => metrics::Api::SesV2,
+        Protocol::Json => metrics::Api::Json,
+    }
 }
 
 /// The response header that carries a denial's encoded authorization message (for

@@ -390,6 +390,9 @@ impl Deliverer {
         tokio::task::spawn_blocking(move || save(&store, &key_owned, &updated, finished))
             .await
             .unwrap_or(Ok(()))?;
+        metrics::delivery(metrics::DeliveryResult::Delivered, delivered.len());
+        metrics::delivery(metrics::DeliveryResult::Bounced, bounced.len());
+        metrics::delivery(metrics::DeliveryResult::Deferred, deferred.len());
         self.report(
             message,
             delivered,

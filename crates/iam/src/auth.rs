@@ -394,6 +394,7 @@ impl Iam {
         let decision = policy::evaluate(&policies, &request);
         info.decisions
             .push(crate::decisions::record(&policies, &request, &decision));
+        count_decision(&decision);
         if decision.is_allowed() {
             return Ok(decision);
         }
@@ -404,6 +405,25 @@ impl Iam {
             trace: trace.lines,
         })
     }
+}
+
+/// Counts a decision for `/metrics`: its outcome and the layer that decided it.
+fn count_decision(decision: &Decision) {
+    let outcome = match decision.outcome {
+        policy::Outcome::Allowed => metrics::Outcome::Allowed,
+        policy::Outcome::ExplicitDeny => metrics::Outcome::ExplicitDeny,
+        policy::Outcome::ImplicitDeny => metrics::Outcome::ImplicitDeny,
+    };
+    let layer = match decision.denied_by.or(decision.statement.map(|s| s.layer)) {
+        Some(policy::Layer::Scp) => metrics::Layer::Scp,
+        Some(policy::Layer::Rcp) => metrics::Layer::Rcp,
+        Some(policy::Layer::Resource) => metrics::Layer::Resource,
+        Some(policy::Layer::Identity) => metrics::Layer::Identity,
+        Some(policy::Layer::Boundary) => metrics::Layer::Boundary,
+        Some(policy::Layer::Session) => metrics::Layer::Session,
+        None => metrics::Layer::NoStatement,
+    };
+    metrics::decision(outcome, layer);
 }
 
 /// The partial caller every kind of credential resolves to.

@@ -16,6 +16,7 @@ mod identity;
 pub mod least_privilege;
 pub mod mime;
 pub mod model;
+pub mod observe;
 pub mod outbound;
 mod page;
 mod quota;

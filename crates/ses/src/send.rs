@@ -171,6 +171,19 @@ impl Ses {
         &self,
         caller: &Caller,
         info: &RequestInfo,
+        req: SendRequest,
+    ) -> Result<SendResult, SesError> {
+        let result = self.send_one(caller, info, req);
+        if let Err(e) = &result {
+            crate::observe::count_rejection(e);
+        }
+        result
+    }
+
+    fn send_one(
+        &self,
+        caller: &Caller,
+        info: &RequestInfo,
         mut req: SendRequest,
     ) -> Result<SendResult, SesError> {
         if let Content::Raw(raw) = &req.content {
@@ -236,10 +249,13 @@ impl Ses {
             outcomes.push(match one(&req) {
                 Ok(message_id) => BulkOutcome::Sent { message_id },
                 Err(e @ SesError::Store(_)) => return Err(e),
-                Err(e) => BulkOutcome::Failed {
-                    status: BulkStatus::of(&e),
-                    error: e.to_string(),
-                },
+                Err(e) => {
+                    crate::observe::count_rejection(&e);
+                    BulkOutcome::Failed {
+                        status: BulkStatus::of(&e),
+                        error: e.to_string(),
+                    }
+                }
             });
         }
         Ok(outcomes)
@@ -505,6 +521,7 @@ impl Ses {
             Some(rp) => rp.address.clone(),
             None => plan.from.address.clone(),
         };
+        let accepted_recipients = kept.len() as u64;
         self.accept(StoredMessage {
             message_id: outgoing.message_id.clone(),
             account: caller.account.clone(),
@@ -517,6 +534,8 @@ impl Ses {
             configuration_set: req.configuration_set.clone(),
             suppressed,
         })?;
+        metrics::MESSAGES_ACCEPTED.inc();
+        metrics::RECIPIENTS_ACCEPTED.add(accepted_recipients);
         Ok(outgoing.message_id)
     }
 

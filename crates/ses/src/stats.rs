@@ -9,7 +9,7 @@ use iam::{ids, Caller, RequestInfo};
 use store::Docs;
 
 const INTERVAL_MS: i64 = 15 * 60 * 1000;
-const KEEP_MS: i64 = 14 * 24 * 60 * 60 * 1000;
+pub(crate) const KEEP_MS: i64 = 14 * 24 * 60 * 60 * 1000;
 
 /// Feedback about a delivered message, counted against its sending account.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -170,5 +170,9 @@ pub(crate) fn add(
     point.complaints += delta.complaints;
     point.rejects += delta.rejects;
     tx.put(table::STATISTICS, &key, &point)?;
+    metrics::STAT_DELIVERY_ATTEMPTS.add(delta.delivery_attempts);
+    metrics::STAT_BOUNCES.add(delta.bounces);
+    metrics::STAT_COMPLAINTS.add(delta.complaints);
+    metrics::STAT_REJECTS.add(delta.rejects);
     Ok(())
 }

@@ -87,6 +87,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let _holder = store::DataDirLock::acquire(&args.data_dir)?;
     let backend = store::SqliteBackend::open(&args.data_dir)
         .with_context(|| format!("opening the store in {}", args.data_dir.display()))?;
     let store = store::Store::new(Arc::new(backend));

@@ -6,11 +6,14 @@
 mod audit;
 mod cache;
 mod crypto;
+mod lock;
+pub mod export;
 mod sqlite;
 
 pub use audit::{AuditEvent, AuditQuery, AuthorizationRecord, ContextEntry, MatchedStatement};
 pub use cache::Snapshot;
 pub use crypto::{random_bytes, MasterKey, SealedSecret};
+pub use lock::DataDirLock;
 pub use sqlite::SqliteBackend;
 
 use serde::de::DeserializeOwned;
@@ -36,6 +39,10 @@ pub enum StoreError {
     NewerSchema { found: i64, known: i64 },
     #[error("a secret could not be decrypted (wrong master key?)")]
     Decrypt,
+    #[error("{0} is in use by a running `sesame serve`; stop it first")]
+    InUse(String),
+    #[error("export document: {0}")]
+    Snapshot(String),
     #[error("I/O error on {path}: {source}")]
     Io {
         path: String,
@@ -192,6 +199,19 @@ impl<'a> Docs<'a> {
             .scan(table, prefix)?
             .into_iter()
             .map(|(key, bytes)| decode(table, &key, &bytes))
+            .collect()
+    }
+
+    /// Like [`Docs::scan`], with each document's key.
+    pub fn scan_keyed<T: DeserializeOwned>(
+        &mut self,
+        table: &str,
+        prefix: &str,
+    ) -> Result<Vec<(String, T)>> {
+        self.tx
+            .scan(table, prefix)?
+            .into_iter()
+            .map(|(key, bytes)| decode(table, &key, &bytes).map(|doc| (key, doc)))
             .collect()
     }
 
