@@ -6,7 +6,8 @@
 use crate::bounce::{self, Classification};
 use crate::client::{ClientError, RecipientResult, Session, SessionOptions};
 use crate::config::{Config, Mode};
-use crate::events::{self, BouncedRecipient, DeliveryInfo, EventSink};
+use crate::events::{self, BouncedRecipient, DeliveryInfo};
+use crate::router::EventRouter;
 use crate::reply::Reply;
 use ses::model::StoredMessage;
 use ses::outbound::{QueuedDelivery, RecipientState, TABLE};
@@ -37,7 +38,7 @@ pub struct Deliverer {
     store: Store,
     master: MasterKey,
     config: Config,
-    events: EventSink,
+    events: Arc<EventRouter>,
     suppress: Option<SuppressHook>,
     in_flight: Mutex<HashSet<String>>,
     destinations: Mutex<HashMap<String, Arc<Semaphore>>>,
@@ -55,7 +56,12 @@ enum Outcome {
 }
 
 impl Deliverer {
-    pub fn new(store: Store, master: MasterKey, config: Config, events: EventSink) -> Deliverer {
+    pub fn new(
+        store: Store,
+        master: MasterKey,
+        config: Config,
+        events: Arc<EventRouter>,
+    ) -> Deliverer {
         Deliverer {
             store,
             master,
@@ -208,7 +214,7 @@ impl Deliverer {
             return Ok(());
         };
         if delivery.reports_send && delivery.attempts == 0 {
-            self.events.emit(&events::send_event(&message));
+            self.events.publish(&message, &events::send_event(&message));
         }
         let pending: Vec<String> = delivery
             .recipients
@@ -417,7 +423,9 @@ impl Deliverer {
         if let Some((_, reply)) = delivered.first() {
             let recipients: Vec<String> = delivered.iter().map(|(a, _)| a.clone()).collect();
             tracing::info!(message_id = %message.message_id, recipients = recipients.len(), "delivered");
-            self.events.emit(&events::delivery_event(
+            self.events.publish(
+                message,
+                &events::delivery_event(
                 message,
                 &DeliveryInfo {
                     time_ms: now,
@@ -444,7 +452,9 @@ impl Deliverer {
                     }
                 }
             }
-            self.events.emit(&events::bounce_event(
+            self.events.publish(
+                message,
+                &events::bounce_event(
                 message,
                 &bounced,
                 now,
@@ -456,7 +466,9 @@ impl Deliverer {
             let recipients: Vec<String> = deferred.iter().map(|(a, _)| a.clone()).collect();
             let diagnostic = deferred.first().map_or("", |(_, t)| t.as_str());
             let expires = message.created_ms + millis(self.config.max_age);
-            self.events.emit(&events::delay_event(
+            self.events.publish(
+                message,
+                &events::delay_event(
                 message,
                 &recipients,
                 diagnostic,

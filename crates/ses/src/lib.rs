@@ -32,7 +32,7 @@ pub use error::SesError;
 pub use identity::IdentityAttributes;
 pub use model::IdentityKind;
 pub use send::{BulkEntry, BulkOutcome, BulkStatus, Content, Destination, SendRequest, SendResult};
-pub use spool::Outbound;
+pub use spool::{store_message, Outbound};
 pub use stats::Feedback;
 pub use suppression::SuppressionFilter;
 pub use template::{TemplateInput, TemplateParts, TemplateSource};

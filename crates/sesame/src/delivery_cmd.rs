@@ -50,6 +50,11 @@ pub struct DeliveryArgs {
     /// POST each event to this http:// URL (signed with SESAME_WEBHOOK_SECRET).
     #[arg(long)]
     events_webhook: Option<String>,
+    /// Subscribe an http:// endpoint to an SNS topic: TOPIC_ARN=URL (repeatable).
+    /// Configuration set SNS destinations and identity notification topics are POSTed
+    /// there as SNS notifications, signed with SESAME_WEBHOOK_SECRET.
+    #[arg(long = "sns-endpoint", value_name = "TOPIC_ARN=URL")]
+    sns_endpoints: Vec<String>,
 }
 
 impl DeliveryArgs {
@@ -114,15 +119,28 @@ impl DeliveryArgs {
         let Some(config) = self.config()? else {
             return Ok(None);
         };
+        let secret = std::env::var("SESAME_WEBHOOK_SECRET").ok();
         let webhook = match &self.events_webhook {
             Some(url) => Some(
-                delivery::webhook::Webhook::parse(url, std::env::var("SESAME_WEBHOOK_SECRET").ok())
+                delivery::webhook::Webhook::parse(url, secret.clone())
                     .map_err(|e| anyhow::anyhow!(e))?,
             ),
             None => None,
         };
+        let subscriptions = self
+            .sns_endpoints
+            .iter()
+            .map(|spec| delivery::sns::Subscription::parse(spec, secret.clone()))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| anyhow::anyhow!("--sns-endpoint: {e}"))?;
         let sink = delivery::EventSink::new(self.events_file.as_deref(), webhook)?;
-        let deliverer = Arc::new(delivery::Deliverer::new(store, master, config, sink));
+        let router = delivery::RouterConfig {
+            subscriptions,
+            hostname: config.hostname.clone(),
+            outbound: self.outbound(),
+        };
+        let events = Arc::new(delivery::EventRouter::start(sink, store.clone(), router)?);
+        let deliverer = Arc::new(delivery::Deliverer::new(store, master, config, events));
         tracing::info!(mode = ?self.delivery, "outbound delivery started");
         Ok(Some(deliverer.start()))
     }
