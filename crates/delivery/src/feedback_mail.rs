@@ -60,6 +60,9 @@ pub fn build(
         from_identity: String::new(),
         configuration_set: None,
         suppressed: Vec::new(),
+        tags: Vec::new(),
+        caller_identity: String::new(),
+        source_ip: String::new(),
     }
 }
 
@@ -144,6 +147,9 @@ mod tests {
             from_identity: "arn:aws:ses:us-east-1:111122223333:identity/example.com".into(),
             configuration_set: None,
             suppressed: Vec::new(),
+            tags: Vec::new(),
+            caller_identity: String::new(),
+            source_ip: String::new(),
         };
         let event = json!({"eventType": "Bounce", "bounce": {"bouncedRecipients": [
             {"emailAddress": "gone@example.net", "status": "5.1.1", "diagnosticCode": "smtp; 550 5.1.1 no\r\nsuch"}

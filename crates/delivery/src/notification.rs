@@ -67,6 +67,9 @@ mod tests {
             from_identity: "arn:aws:ses:us-east-1:444455556666:identity/example.com".into(),
             configuration_set: None,
             suppressed: Vec::new(),
+            tags: Vec::new(),
+            caller_identity: String::new(),
+            source_ip: String::new(),
         }
     }
 

@@ -191,9 +191,8 @@ fn event_type(event: &Value) -> Option<EventType> {
 
 /// Store key of the identity an identity ARN names.
 fn identity_key(arn: &str) -> Option<String> {
-    let [_, _, service, region, account, resource] = policy::arn::split(arn)?;
-    let name = resource.strip_prefix("identity/")?;
-    (service == "ses").then(|| scoped_key(account, region, &name.to_ascii_lowercase()))
+    let (account, region, name) = crate::dkim::parse_identity_arn(arn)?;
+    Some(scoped_key(&account, &region, &name.to_ascii_lowercase()))
 }
 
 #[cfg(test)]

@@ -74,6 +74,8 @@ pub struct SendRequest {
     pub from_arn: Option<String>,
     pub return_path_arn: Option<String>,
     pub configuration_set: Option<String>,
+    /// Message tags (v1 `Tags`, v2 `EmailTags`, or the `X-SES-MESSAGE-TAGS` header).
+    pub tags: Vec<(String, String)>,
     pub content: Content,
 }
 
@@ -177,6 +179,7 @@ impl Ses {
             let headers = mime::split(raw).0;
             apply_raw_headers(&mut req, &headers);
         }
+        check_tags(&req.tags)?;
         let recipients = recipient_addresses(&req.destination)?;
         let plan = self.plan(caller, info, &req)?;
         self.authorize_involved(caller, info, &req, &plan, &recipients)?;
@@ -211,6 +214,7 @@ impl Ses {
                 "Bulk sends need a template.".into(),
             ));
         };
+        check_tags(&req.tags)?;
         let defaults = template::parse_data(data)?;
         let everyone: Vec<String> = entries
             .iter()
@@ -516,6 +520,9 @@ impl Ses {
             from_identity: plan.from_identity.arn(),
             configuration_set: req.configuration_set.clone(),
             suppressed,
+            tags: req.tags.clone(),
+            caller_identity: caller.user_name.clone(),
+            source_ip: client_ip(&info.source_ip),
         })?;
         Ok(outgoing.message_id)
     }
@@ -898,12 +905,54 @@ fn apply_raw_headers(req: &mut SendRequest, h: &mime::Headers) {
         .configuration_set
         .take()
         .or_else(|| h.first("X-SES-CONFIGURATION-SET").map(str::to_string));
+    if req.tags.is_empty() {
+        req.tags = h
+            .first("X-SES-MESSAGE-TAGS")
+            .map(parse_tag_header)
+            .unwrap_or_default();
+    }
     if req.return_path.is_none() {
         req.return_path = h
             .first("Return-Path")
             .map(|v| v.trim_matches(['<', '>']).to_string())
             .filter(|v| !v.is_empty());
     }
+}
+
+/// `name1=value1, name2=value2`, as the X-SES-MESSAGE-TAGS header lists tags.
+fn parse_tag_header(value: &str) -> Vec<(String, String)> {
+    value
+        .split(',')
+        .filter(|t| !t.trim().is_empty())
+        .map(|t| {
+            let (name, value) = t.split_once('=').unwrap_or((t, ""));
+            (name.trim().to_string(), value.trim().to_string())
+        })
+        .collect()
+}
+
+/// Message tag names and values: 1 to 255 ASCII letters, digits, `_` and `-`.
+fn check_tags(tags: &[(String, String)]) -> Result<(), SesError> {
+    let valid = |s: &str| {
+        !s.is_empty()
+            && s.len() < 256
+            && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    };
+    for (name, value) in tags {
+        if !valid(name) || !valid(value) {
+            return Err(SesError::InvalidParameter(format!(
+                "Invalid message tag {name}={value}: names and values contain only ASCII letters, numbers, underscores (_) and dashes (-), at most 255 characters."
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The IP address of a client (`ADDR` or `ADDR:PORT`).
+fn client_ip(source: &str) -> String {
+    source
+        .parse::<std::net::SocketAddr>()
+        .map_or_else(|_| source.to_string(), |a| a.ip().to_string())
 }
 
 /// The message as it leaves Sesame: X-SES-* and Bcc headers removed.
