@@ -5,8 +5,8 @@
 //! capture store keeps it, the delivery queue sends it), marked as Sesame's own mail
 //! by an empty `from_identity`.
 
-use ses::model::{NotificationType, StoredMessage};
 use serde_json::Value;
+use ses::model::{NotificationType, StoredMessage};
 
 const BOUNDARY: &str = "sesame-feedback-report";
 
@@ -159,8 +159,12 @@ mod tests {
         assert_eq!(dsn.source, "", "null reverse-path");
         assert!(dsn.from_identity.is_empty());
         assert!(dsn.raw.contains("report-type=delivery-status"));
-        assert!(dsn.raw.contains("Final-Recipient: rfc822; gone@example.net\r\n"));
-        assert!(dsn.raw.contains("Diagnostic-Code: smtp; 550 5.1.1 no  such\r\n"));
+        assert!(dsn
+            .raw
+            .contains("Final-Recipient: rfc822; gone@example.net\r\n"));
+        assert!(dsn
+            .raw
+            .contains("Diagnostic-Code: smtp; 550 5.1.1 no  such\r\n"));
         assert!(dsn.raw.contains("\r\nSubject: hi\r\n"), "original headers");
     }
 }

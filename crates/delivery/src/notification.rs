@@ -3,8 +3,8 @@
 //! `mail` object without tags whose headers appear only when the identity asked for
 //! them (SetIdentityHeadersInNotificationsEnabled).
 
-use ses::model::{NotificationType, Notifications, StoredMessage};
 use serde_json::{json, Value};
+use ses::model::{NotificationType, Notifications, StoredMessage};
 
 /// The kind of identity notification an event is, if any.
 pub fn notification_type(event: &Value) -> Option<NotificationType> {
@@ -77,7 +77,10 @@ mod tests {
     fn headers_only_when_asked() {
         let m = message();
         let event = crate::events::send_event(&m);
-        assert!(from_event(&m, &event, true).is_none(), "Send is no notification");
+        assert!(
+            from_event(&m, &event, true).is_none(),
+            "Send is no notification"
+        );
         let mut bounce = event.clone();
         bounce["eventType"] = json!("Bounce");
         bounce["bounce"] = json!({"bounceType": "Permanent"});

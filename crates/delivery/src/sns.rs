@@ -127,7 +127,11 @@ mod tests {
 
     #[test]
     fn the_envelope_carries_the_message_as_a_string() {
-        let body = envelope("arn:aws:sns:us-east-1:1:t", r#"{"eventType":"Send"}"#, 1_000);
+        let body = envelope(
+            "arn:aws:sns:us-east-1:1:t",
+            r#"{"eventType":"Send"}"#,
+            1_000,
+        );
         let v: serde_json::Value = serde_json::from_str(&body).unwrap();
         assert_eq!(v["Type"], "Notification");
         assert_eq!(v["TopicArn"], "arn:aws:sns:us-east-1:1:t");

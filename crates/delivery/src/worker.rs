@@ -7,8 +7,8 @@ use crate::bounce::{self, Classification};
 use crate::client::{ClientError, RecipientResult, Session, SessionOptions};
 use crate::config::{Config, Mode};
 use crate::events::{self, BouncedRecipient, DeliveryInfo};
-use crate::router::EventRouter;
 use crate::reply::Reply;
+use crate::router::EventRouter;
 use ses::model::StoredMessage;
 use ses::outbound::{QueuedDelivery, RecipientState, TABLE};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -426,15 +426,16 @@ impl Deliverer {
             self.events.publish(
                 message,
                 &events::delivery_event(
-                message,
-                &DeliveryInfo {
-                    time_ms: now,
-                    recipients: &recipients,
-                    smtp_response: &reply.summary(),
-                    remote_ip,
-                    reporting_mta: mta,
-                },
-            ));
+                    message,
+                    &DeliveryInfo {
+                        time_ms: now,
+                        recipients: &recipients,
+                        smtp_response: &reply.summary(),
+                        remote_ip,
+                        reporting_mta: mta,
+                    },
+                ),
+            );
         }
         if !bounced.is_empty() {
             tracing::info!(message_id = %message.message_id, recipients = bounced.len(), "bounced");
@@ -454,13 +455,8 @@ impl Deliverer {
             }
             self.events.publish(
                 message,
-                &events::bounce_event(
-                message,
-                &bounced,
-                now,
-                mta,
-                &feedback_id,
-            ));
+                &events::bounce_event(message, &bounced, now, mta, &feedback_id),
+            );
         }
         if report_delay {
             let recipients: Vec<String> = deferred.iter().map(|(a, _)| a.clone()).collect();
@@ -468,14 +464,8 @@ impl Deliverer {
             let expires = message.created_ms + millis(self.config.max_age);
             self.events.publish(
                 message,
-                &events::delay_event(
-                message,
-                &recipients,
-                diagnostic,
-                now,
-                expires,
-                mta,
-            ));
+                &events::delay_event(message, &recipients, diagnostic, now, expires, mta),
+            );
         }
     }
 }

@@ -936,7 +936,8 @@ fn check_tags(tags: &[(String, String)]) -> Result<(), SesError> {
     let valid = |s: &str| {
         !s.is_empty()
             && s.len() < 256
-            && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
     };
     for (name, value) in tags {
         if !valid(name) || !valid(value) {

@@ -2,9 +2,7 @@
 //! UpdateEmailTemplate, DeleteEmailTemplate, ListEmailTemplates,
 //! TestRenderEmailTemplate, SendBulkEmail.
 
-use super::{
-    bad, epoch_seconds, err, message_tags, opt_str, page_size, str_field, strings, Rest,
-};
+use super::{bad, epoch_seconds, err, message_tags, opt_str, page_size, str_field, strings, Rest};
 use crate::protocol::{ApiError, Call};
 use serde_json::{json, Value};
 use ses::{
