@@ -6,7 +6,8 @@ identity notification topics are set up with boto3 (v1 and v2) as a customer wou
 Covers: Send and Delivery at the configuration set's SNS endpoint with SES's tags and a
 verifiable signature; disabled destinations and non-matching event types get nothing;
 a hard bounce reaches the identity owner's bounce topic and, for a cross-account
-delegate send, the delegate's configuration set destination; email feedback
+delegate send, the delegate's configuration set destination; a template that does
+not render at send time gives a Rendering Failure event; email feedback
 forwarding lands in the capture store until topics are set and forwarding is turned
 off; an endpoint that fails at first gets the event after a retry."""
 
@@ -27,7 +28,7 @@ from ses_fixtures import delegate, organization  # noqa: F401  (fixtures)
 from test_delivery import Receiver
 
 SECRET = "sns-endpoint-s3cret"
-TOPICS = ["events", "disabled", "bounces-only", "owner-bounces", "owner-complaints", "delegate-events", "flaky"]
+TOPICS = ["events", "disabled", "bounces-only", "owner-bounces", "owner-complaints", "delegate-events", "flaky", "rendering"]
 
 
 def topic_arn(name: str) -> str:
@@ -304,3 +305,35 @@ def test_a_failing_endpoint_gets_the_event_after_a_retry(ses, endpoints):
     wait_until(lambda: endpoints.messages("flaky", message_id), 30, what="the event after retries")
     assert endpoints.attempts["flaky"] == 3
     assert len(endpoints.messages("flaky", message_id)) == 1
+
+
+def test_a_template_that_does_not_render_gives_a_rendering_failure(ses, endpoints):
+    domain = unique_domain("render")
+    ses.verify(domain)
+    template = unique("tpl")
+    v1 = ses.client("ses")
+    v1.create_template(Template={
+        "TemplateName": template,
+        "SubjectPart": "Hello {{name}}",
+        "TextPart": "Your code is {{code}}",
+    })
+    config_set = make_set(ses, sns_destination("render", "rendering", ["RENDERING_FAILURE", "SEND"]))
+    message_id = v1.send_templated_email(
+        Source=f"a@{domain}",
+        Destination={"ToAddresses": ["reader@dest.example"]},
+        Template=template,
+        TemplateData=json.dumps({"name": "Ann"}),
+        ConfigurationSetName=config_set,
+    )["MessageId"]
+    wait_until(lambda: endpoints.messages("rendering", message_id), 30, what="Rendering Failure event")
+    [event] = endpoints.messages("rendering", message_id)
+    assert event["eventType"] == "Rendering Failure"
+    assert event["failure"] == {
+        "templateName": template,
+        "errorMessage": "Attribute 'code' is not present in the rendering data.",
+    }
+    assert event["mail"]["tags"]["ses:configuration-set"] == [config_set]
+    assert event["mail"]["destination"] == ["reader@dest.example"]
+    settle()
+    assert endpoints.kinds("rendering", message_id) == {"Rendering Failure"}, "a failed message was sent"
+    assert not [m for m in ses.messages() if m["messageId"] == message_id]

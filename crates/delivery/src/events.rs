@@ -230,6 +230,15 @@ pub fn delay_event(
     })
 }
 
+/// A templated message that was accepted but did not render (it is never sent).
+pub fn rendering_failure_event(message: &StoredMessage, template_name: &str, error: &str) -> Value {
+    json!({
+        "eventType": "Rendering Failure",
+        "mail": mail_object(message),
+        "failure": {"errorMessage": error, "templateName": template_name},
+    })
+}
+
 /// Where events go.
 pub struct EventSink {
     file: Option<Mutex<std::fs::File>>,

@@ -27,6 +27,7 @@ use ses::model::{
     Notifications, StoredMessage,
 };
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
+use std::sync::Arc;
 use store::Store;
 
 /// Most events waiting for the routing thread.
@@ -61,6 +62,15 @@ impl EventRouter {
             .name("event-router".into())
             .spawn(move || routing.run(&rx))?;
         Ok(EventRouter { sink, queue })
+    }
+
+    /// The hook through which the send pipeline reports templates that failed to
+    /// render: each becomes a Rendering Failure event.
+    pub fn rendering_failure_hook(router: Arc<EventRouter>) -> ses::RenderingFailureHook {
+        Box::new(move |message, template_name, error| {
+            let event = crate::events::rendering_failure_event(message, template_name, error);
+            router.publish(message, &event);
+        })
     }
 
     /// Publishes one event about `message`; never waits for a destination.

@@ -485,37 +485,17 @@ impl Ses {
         let now = ids::now_ms();
         let (kept, suppressed) =
             self.apply_suppression(&caller.account, &info.region, set, outgoing.recipients)?;
-        let raw = match outgoing.raw {
-            Ok(raw) => raw,
-            Err(e) => {
-                let recipients = kept
-                    .into_iter()
-                    .chain(suppressed.into_iter().map(|s| s.address));
-                let failure = SendingEvent {
-                    event_type: EventType::RenderingFailure,
-                    message_id: outgoing.message_id.clone(),
-                    account: caller.account.clone(),
-                    region: info.region.clone(),
-                    configuration_set: req.configuration_set.clone(),
-                    recipients: recipients.collect(),
-                    detail: e.to_string(),
-                    created_ms: now,
-                };
-                self.record_events(&[failure])?;
-                return Ok(outgoing.message_id);
-            }
-        };
         let source = match &plan.return_path {
             Some(rp) => rp.address.clone(),
             None => plan.from.address.clone(),
         };
-        self.accept(StoredMessage {
+        let mut message = StoredMessage {
             message_id: outgoing.message_id.clone(),
             account: caller.account.clone(),
             region: info.region.clone(),
             source,
             destination: kept,
-            raw,
+            raw: String::new(),
             created_ms: now,
             from_identity: plan.from_identity.arn(),
             configuration_set: req.configuration_set.clone(),
@@ -523,8 +503,50 @@ impl Ses {
             tags: req.tags.clone(),
             caller_identity: caller.user_name.clone(),
             source_ip: client_ip(&info.source_ip),
-        })?;
+        };
+        match outgoing.raw {
+            Ok(raw) => {
+                message.raw = raw;
+                self.accept(message)?;
+            }
+            Err(e) => self.rendering_failed(req, plan, message, &e)?,
+        }
         Ok(outgoing.message_id)
+    }
+
+    /// Records a message whose template did not render, and reports it.
+    fn rendering_failed(
+        &self,
+        req: &SendRequest,
+        plan: &Plan,
+        mut message: StoredMessage,
+        error: &RenderError,
+    ) -> Result<(), SesError> {
+        let recipients = message
+            .destination
+            .iter()
+            .cloned()
+            .chain(message.suppressed.iter().map(|s| s.address.clone()));
+        let failure = SendingEvent {
+            event_type: EventType::RenderingFailure,
+            message_id: message.message_id.clone(),
+            account: message.account.clone(),
+            region: message.region.clone(),
+            configuration_set: message.configuration_set.clone(),
+            recipients: recipients.collect(),
+            detail: error.to_string(),
+            created_ms: message.created_ms,
+        };
+        self.record_events(&[failure])?;
+        if let Some(hook) = &self.rendering_failures {
+            message.raw = format!(
+                "From: {}\r\nTo: {}\r\n\r\n",
+                plan.from_header,
+                req.destination.to.join(", ")
+            );
+            hook(&message, &template_name(req), &error.to_string());
+        }
+        Ok(())
     }
 
     /// The verified identity that covers `address`: the owner's named by `arn`, or the
@@ -916,6 +938,24 @@ fn apply_raw_headers(req: &mut SendRequest, h: &mime::Headers) {
             .first("Return-Path")
             .map(|v| v.trim_matches(['<', '>']).to_string())
             .filter(|v| !v.is_empty());
+    }
+}
+
+/// The name of a send's stored template (empty for an inline template).
+fn template_name(req: &SendRequest) -> String {
+    match &req.content {
+        Content::Template {
+            source: TemplateSource::Stored { name, arn },
+            ..
+        } => name
+            .clone()
+            .or_else(|| {
+                arn.as_deref()
+                    .and_then(|a| a.rsplit_once('/'))
+                    .map(|(_, n)| n.to_string())
+            })
+            .unwrap_or_default(),
+        _ => String::new(),
     }
 }
 

@@ -110,12 +110,12 @@ impl DeliveryArgs {
         Ok(Some(config))
     }
 
-    /// Starts the delivery workers unless mail is only captured.
-    pub fn start(
+    /// The event router (events file, webhook, SNS endpoints), unless mail is only
+    /// captured: then nothing is delivered and no event is produced.
+    pub fn events(
         &self,
-        store: store::Store,
-        master: store::MasterKey,
-    ) -> anyhow::Result<Option<tokio::task::JoinHandle<()>>> {
+        store: &store::Store,
+    ) -> anyhow::Result<Option<Arc<delivery::EventRouter>>> {
         let Some(config) = self.config()? else {
             return Ok(None);
         };
@@ -136,10 +136,23 @@ impl DeliveryArgs {
         let sink = delivery::EventSink::new(self.events_file.as_deref(), webhook)?;
         let router = delivery::RouterConfig {
             subscriptions,
-            hostname: config.hostname.clone(),
+            hostname: config.hostname,
             outbound: self.outbound(),
         };
-        let events = Arc::new(delivery::EventRouter::start(sink, store.clone(), router)?);
+        let router = delivery::EventRouter::start(sink, store.clone(), router)?;
+        Ok(Some(Arc::new(router)))
+    }
+
+    /// Starts the delivery workers unless mail is only captured.
+    pub fn start(
+        &self,
+        store: store::Store,
+        master: store::MasterKey,
+        events: Option<Arc<delivery::EventRouter>>,
+    ) -> anyhow::Result<Option<tokio::task::JoinHandle<()>>> {
+        let (Some(config), Some(events)) = (self.config()?, events) else {
+            return Ok(None);
+        };
         let deliverer = Arc::new(delivery::Deliverer::new(store, master, config, events));
         tracing::info!(mode = ?self.delivery, "outbound delivery started");
         Ok(Some(deliverer.start()))
