@@ -194,6 +194,28 @@ def test_config_set_events_reach_the_subscribed_endpoint(ses, endpoints):
     assert SECRET not in ses.server.log_path.read_text(errors="replace")
 
 
+def test_raw_mail_names_its_set_and_tags_in_x_ses_headers(ses, endpoints, receiver):
+    """SendRawEmail (the SMTP interface's path too): X-SES-CONFIGURATION-SET and
+    X-SES-MESSAGE-TAGS choose the set and the tags, and do not leave Sesame."""
+    domain = unique_domain("rawtags")
+    ses.verify(domain)
+    config_set = make_set(ses, sns_destination("all", "events", ["SEND"]))
+    marker = unique("raw")
+    raw = (
+        f"From: a@{domain}\r\nTo: reader@dest.example\r\nSubject: {marker}\r\n"
+        f"X-SES-CONFIGURATION-SET: {config_set}\r\n"
+        "X-SES-MESSAGE-TAGS: campaign=autumn, team=growth\r\n\r\nbody\r\n"
+    )
+    message_id = ses.client("ses").send_raw_email(RawMessage={"Data": raw.encode()})["MessageId"]
+    wait_until(lambda: endpoints.messages("events", message_id), 30, what="Send event")
+    [event] = endpoints.messages("events", message_id)
+    tags = event["mail"]["tags"]
+    assert tags["campaign"] == ["autumn"] and tags["team"] == ["growth"]
+    assert tags["ses:configuration-set"] == [config_set]
+    wait_until(lambda: receiver.received(marker), 30, what="delivery")
+    assert b"X-SES-" not in receiver.received(marker)[0]["data"]
+
+
 def test_invalid_message_tags_are_refused(ses):
     domain = unique_domain("badtags")
     ses.verify(domain)

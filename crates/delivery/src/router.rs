@@ -172,7 +172,7 @@ impl Routing {
     ) -> Result<(), store::StoreError> {
         let default = Notifications::default();
         let notifications = identity.map_or(&default, |i| &i.notifications);
-        let forwarding = identity.map_or(true, |i| i.feedback_forwarding);
+        let forwarding = identity.is_none_or(|i| i.feedback_forwarding);
         let (topic, with_headers) = notification::topic_of(notifications, kind);
         if let Some(topic) = topic {
             if let Some(n) = notification::from_event(message, event, with_headers) {
