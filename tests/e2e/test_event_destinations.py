@@ -262,6 +262,8 @@ def test_hard_bounce_notifies_the_owner_and_the_delegate(ses, endpoints, receive
     assert owner["bounce"]["bouncedRecipients"][0]["emailAddress"] == gone
     assert owner["mail"]["sendingAccountId"] == delegate.account_id
     assert owner["mail"]["sourceArn"] == identity
+    assert owner["mail"]["callerIdentity"] == delegate.user_arn.rsplit("/", 1)[1]
+    assert owner["mail"]["sourceIp"] == "127.0.0.1"
     assert owner["mail"]["commonHeaders"]["subject"] == "invoice", "headers were enabled"
     assert "tags" not in owner["mail"]
     [event] = endpoints.messages("delegate-events", message_id)

@@ -28,9 +28,9 @@ pub fn from_event(message: &StoredMessage, event: &Value, with_headers: bool) ->
         "messageId": message.message_id,
         "source": message.source,
         "sourceArn": message.from_identity,
-        "sourceIp": event["mail"]["tags"]["ses:source-ip"][0],
+        "sourceIp": message.source_ip,
         "sendingAccountId": message.account,
-        "callerIdentity": event["mail"]["tags"]["ses:caller-identity"][0],
+        "callerIdentity": message.caller_identity,
         "destination": message.destination,
     });
     if with_headers {

@@ -151,9 +151,8 @@ impl Routing {
             matched = true;
             match &d.target {
                 EventTarget::Sns { topic_arn } => self.topics.publish(topic_arn, &body),
-                other => tracing::debug!(
+                _ => tracing::debug!(
                     destination = %d.name,
-                    target = ?std::mem::discriminant(other),
                     "only SNS event destinations are delivered"
                 ),
             }
