@@ -319,7 +319,17 @@ def test_a_failing_endpoint_gets_the_event_after_a_retry(ses, endpoints):
     domain = unique_domain("flaky")
     ses.verify(domain)
     endpoints.fail_first["flaky"] = 2
-    config_set = make_set(ses, sns_destination("flaky", "flaky", ["SEND"]))
+    # This set and its destination through the v1 API with the AWS CLI.
+    config_set = unique("set")
+    ses.aws("ses", "create-configuration-set", "--configuration-set", json.dumps({"Name": config_set}))
+    destination = {
+        "Name": "flaky",
+        "Enabled": True,
+        "MatchingEventTypes": ["send"],
+        "SNSDestination": {"TopicARN": topic_arn("flaky")},
+    }
+    ses.aws("ses", "create-configuration-set-event-destination", "--configuration-set-name", config_set,
+            "--event-destination", json.dumps(destination))
     message_id = ses.client("ses").send_email(
         Source=f"a@{domain}",
         Destination={"ToAddresses": ["reader@dest.example"]},

@@ -117,6 +117,9 @@ impl DeliveryArgs {
         store: &store::Store,
     ) -> anyhow::Result<Option<Arc<delivery::EventRouter>>> {
         let Some(config) = self.config()? else {
+            if !self.sns_endpoints.is_empty() {
+                tracing::warn!("--sns-endpoint has no effect with --delivery capture");
+            }
             return Ok(None);
         };
         let secret = std::env::var("SESAME_WEBHOOK_SECRET").ok();
