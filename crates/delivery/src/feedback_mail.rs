@@ -134,9 +134,8 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    #[test]
-    fn a_bounce_becomes_a_dsn_to_the_return_path() {
-        let original = StoredMessage {
+    fn original() -> StoredMessage {
+        StoredMessage {
             message_id: "m1".into(),
             account: "111122223333".into(),
             region: "us-east-1".into(),
@@ -150,7 +149,12 @@ mod tests {
             tags: Vec::new(),
             caller_identity: String::new(),
             source_ip: String::new(),
-        };
+        }
+    }
+
+    #[test]
+    fn a_bounce_becomes_a_dsn_to_the_return_path() {
+        let original = original();
         let event = json!({"eventType": "Bounce", "bounce": {"bouncedRecipients": [
             {"emailAddress": "gone@example.net", "status": "5.1.1", "diagnosticCode": "smtp; 550 5.1.1 no\r\nsuch"}
         ]}});
@@ -166,5 +170,30 @@ mod tests {
             .raw
             .contains("Diagnostic-Code: smtp; 550 5.1.1 no  such\r\n"));
         assert!(dsn.raw.contains("\r\nSubject: hi\r\n"), "original headers");
+    }
+
+    #[test]
+    fn a_complaint_becomes_a_feedback_report() {
+        let event = json!({"eventType": "Complaint", "complaint": {
+            "complainedRecipients": [{"emailAddress": "angry@example.net"}],
+            "complaintFeedbackType": "abuse",
+        }});
+        let arf = build(
+            &original(),
+            &event,
+            NotificationType::Complaint,
+            "mta.test",
+            0,
+        );
+        assert_eq!(arf.destination, vec!["bounces@example.com"]);
+        assert!(arf.raw.starts_with("From: complaints@mta.test\r\n"));
+        assert!(arf.raw.contains("report-type=feedback-report"));
+        assert!(arf
+            .raw
+            .contains("Content-Type: message/feedback-report\r\n"));
+        assert!(arf.raw.contains("Feedback-Type: abuse\r\n"));
+        assert!(arf
+            .raw
+            .contains("Original-Rcpt-To: <angry@example.net>\r\n"));
     }
 }
