@@ -9,7 +9,9 @@ a hard bounce reaches the identity owner's bounce topic and, for a cross-account
 delegate send, the delegate's configuration set destination; a template that does
 not render at send time gives a Rendering Failure event; email feedback
 forwarding lands in the capture store until topics are set and forwarding is turned
-off; an endpoint that fails at first gets the event after a retry."""
+off, and (seed 003) even with forwarding off while nobody has another way to hear of
+bounces; delivery notifications reach the identity's delivery topic; an endpoint that
+fails at first gets the event after a retry."""
 
 from __future__ import annotations
 
@@ -28,7 +30,7 @@ from ses_fixtures import delegate, organization  # noqa: F401  (fixtures)
 from test_delivery import Receiver
 
 SECRET = "sns-endpoint-s3cret"
-TOPICS = ["events", "disabled", "bounces-only", "owner-bounces", "owner-complaints", "delegate-events", "flaky", "rendering"]
+TOPICS = ["events", "disabled", "bounces-only", "owner-bounces", "owner-complaints", "delegate-events", "flaky", "rendering", "owner-deliveries", "seed-bounces"]
 
 
 def topic_arn(name: str) -> str:
@@ -371,3 +373,47 @@ def test_a_template_that_does_not_render_gives_a_rendering_failure(ses, endpoint
     settle()
     assert endpoints.kinds("rendering", message_id) == {"Rendering Failure"}, "a failed message was sent"
     assert not [m for m in ses.messages() if m["messageId"] == message_id]
+
+
+def test_delivery_notifications_go_to_the_identity_delivery_topic(ses, endpoints):
+    domain = unique_domain("deliv")
+    ses.verify(domain)
+    ses.client("ses").set_identity_notification_topic(
+        Identity=domain, NotificationType="Delivery", SnsTopic=topic_arn("owner-deliveries")
+    )
+    message_id = ses.client("ses").send_email(
+        Source=f"a@{domain}",
+        Destination={"ToAddresses": ["reader@dest.example"]},
+        Message={"Subject": {"Data": "delivered"}, "Body": {"Text": {"Data": "b"}}},
+    )["MessageId"]
+    wait_until(lambda: endpoints.messages("owner-deliveries", message_id), 30, what="delivery notification")
+    [note] = endpoints.messages("owner-deliveries", message_id)
+    assert note["notificationType"] == "Delivery"
+    assert note["delivery"]["recipients"] == ["reader@dest.example"]
+    assert note["delivery"]["smtpResponse"].startswith("250")
+
+
+def test_with_no_way_to_hear_of_bounces_they_are_emailed_anyway(ses, endpoints, receiver):
+    """Seed 003: forwarding off (v2 allows it without topics) and no topic: feedback is
+    still emailed, unless the sender's configuration set publishes bounces."""
+    domain = unique_domain("seed003")
+    ses.verify(domain)
+    ses.client("sesv2").put_email_identity_feedback_attributes(EmailIdentity=domain, EmailForwardingEnabled=False)
+    config_set = make_set(ses, sns_destination("bounces", "seed-bounces", ["BOUNCE"]))
+
+    def bounce_one(**extra) -> str:
+        gone = f"{unique('gone')}@dest.example"
+        receiver.script[gone] = ["550 5.1.1 No such user"]
+        return ses.client("ses").send_email(
+            Source=f"shop@{domain}",
+            Destination={"ToAddresses": [gone]},
+            Message={"Subject": {"Data": "order"}, "Body": {"Text": {"Data": "thanks"}}},
+            **extra,
+        )["MessageId"]
+
+    unheard = bounce_one()
+    wait_until(lambda: captured_feedback(ses, unheard), 30, what="feedback email without any other way")
+    heard = bounce_one(ConfigurationSetName=config_set)
+    wait_until(lambda: endpoints.messages("seed-bounces", heard), 30, what="bounce event")
+    settle()
+    assert captured_feedback(ses, heard) == [], "emailed although the sender publishes bounces"
