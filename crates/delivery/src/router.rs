@@ -79,7 +79,7 @@ impl EventRouter {
         if message.from_identity.is_empty() {
             return; // Sesame's own mail: no sender settings apply.
         }
-        match self.queue.try_send((message.clone(), event.clone())) {
+        match self.queue.try_send((header_copy(message), event.clone())) {
             Ok(()) => {}
             Err(TrySendError::Full(_)) => {
                 tracing::error!(message_id = %message.message_id, "event routing queue full; event not routed");
@@ -190,6 +190,20 @@ impl Routing {
     }
 }
 
+/// `message` with only the header section of its text: all that routing reads, so a
+/// full queue holds no message bodies.
+fn header_copy(message: &StoredMessage) -> StoredMessage {
+    let mut copy = message.clone();
+    let end = ["\r\n\r\n", "\n\n"]
+        .iter()
+        .filter_map(|blank| copy.raw.find(blank).map(|i| i + blank.len() / 2))
+        .min();
+    if let Some(end) = end {
+        copy.raw.truncate(end);
+    }
+    copy
+}
+
 /// The event's type from its `eventType` (`Send`, `DeliveryDelay`, `Rendering Failure`…).
 fn event_type(event: &Value) -> Option<EventType> {
     let name: String = event["eventType"].as_str()?.split_whitespace().collect();
@@ -217,6 +231,19 @@ mod tests {
         assert_eq!(of("Rendering Failure"), Some(EventType::RenderingFailure));
         assert_eq!(of("Bounce"), Some(EventType::Bounce));
         assert_eq!(of("Nope"), None);
+    }
+
+    #[test]
+    fn routing_copies_only_the_header_section() {
+        let mut message: StoredMessage = serde_json::from_value(json!({
+            "message_id": "m", "account": "1", "region": "r", "source": "a@b",
+            "destination": [], "raw": "Subject: x\r\nFrom: a@b\r\n\r\nbody\r\n",
+            "created_ms": 0, "from_identity": "", "configuration_set": null,
+        }))
+        .unwrap();
+        assert_eq!(header_copy(&message).raw, "Subject: x\r\nFrom: a@b\r\n");
+        message.raw = "Subject: x\nFrom: a@b\n\nbody\n".into();
+        assert_eq!(header_copy(&message).raw, "Subject: x\nFrom: a@b\n");
     }
 
     #[test]
