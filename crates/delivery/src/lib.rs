@@ -10,12 +10,17 @@ pub mod config;
 pub mod dkim;
 pub mod dns;
 pub mod events;
+mod feedback_mail;
 mod mx;
+mod notification;
 pub mod reply;
+pub mod router;
+pub mod sns;
 mod tls;
 pub mod webhook;
 mod worker;
 
 pub use config::{parse_relay, Config, Mode};
 pub use events::EventSink;
+pub use router::{EventRouter, RouterConfig};
 pub use worker::{Deliverer, HardBounce, SuppressHook};

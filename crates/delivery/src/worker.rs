@@ -6,8 +6,9 @@
 use crate::bounce::{self, Classification};
 use crate::client::{ClientError, RecipientResult, Session, SessionOptions};
 use crate::config::{Config, Mode};
-use crate::events::{self, BouncedRecipient, DeliveryInfo, EventSink};
+use crate::events::{self, BouncedRecipient, DeliveryInfo};
 use crate::reply::Reply;
+use crate::router::EventRouter;
 use ses::model::StoredMessage;
 use ses::outbound::{QueuedDelivery, RecipientState, TABLE};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -37,7 +38,7 @@ pub struct Deliverer {
     store: Store,
     master: MasterKey,
     config: Config,
-    events: EventSink,
+    events: Arc<EventRouter>,
     suppress: Option<SuppressHook>,
     in_flight: Mutex<HashSet<String>>,
     destinations: Mutex<HashMap<String, Arc<Semaphore>>>,
@@ -55,7 +56,12 @@ enum Outcome {
 }
 
 impl Deliverer {
-    pub fn new(store: Store, master: MasterKey, config: Config, events: EventSink) -> Deliverer {
+    pub fn new(
+        store: Store,
+        master: MasterKey,
+        config: Config,
+        events: Arc<EventRouter>,
+    ) -> Deliverer {
         Deliverer {
             store,
             master,
@@ -208,7 +214,7 @@ impl Deliverer {
             return Ok(());
         };
         if delivery.reports_send && delivery.attempts == 0 {
-            self.events.emit(&events::send_event(&message));
+            self.events.publish(&message, &events::send_event(&message));
         }
         let pending: Vec<String> = delivery
             .recipients
@@ -420,16 +426,19 @@ impl Deliverer {
         if let Some((_, reply)) = delivered.first() {
             let recipients: Vec<String> = delivered.iter().map(|(a, _)| a.clone()).collect();
             tracing::info!(message_id = %message.message_id, recipients = recipients.len(), "delivered");
-            self.events.emit(&events::delivery_event(
+            self.events.publish(
                 message,
-                &DeliveryInfo {
-                    time_ms: now,
-                    recipients: &recipients,
-                    smtp_response: &reply.summary(),
-                    remote_ip,
-                    reporting_mta: mta,
-                },
-            ));
+                &events::delivery_event(
+                    message,
+                    &DeliveryInfo {
+                        time_ms: now,
+                        recipients: &recipients,
+                        smtp_response: &reply.summary(),
+                        remote_ip,
+                        reporting_mta: mta,
+                    },
+                ),
+            );
         }
         if !bounced.is_empty() {
             tracing::info!(message_id = %message.message_id, recipients = bounced.len(), "bounced");
@@ -447,26 +456,19 @@ impl Deliverer {
                     }
                 }
             }
-            self.events.emit(&events::bounce_event(
+            self.events.publish(
                 message,
-                &bounced,
-                now,
-                mta,
-                &feedback_id,
-            ));
+                &events::bounce_event(message, &bounced, now, mta, &feedback_id),
+            );
         }
         if report_delay {
             let recipients: Vec<String> = deferred.iter().map(|(a, _)| a.clone()).collect();
             let diagnostic = deferred.first().map_or("", |(_, t)| t.as_str());
             let expires = message.created_ms + millis(self.config.max_age);
-            self.events.emit(&events::delay_event(
+            self.events.publish(
                 message,
-                &recipients,
-                diagnostic,
-                now,
-                expires,
-                mta,
-            ));
+                &events::delay_event(message, &recipients, diagnostic, now, expires, mta),
+            );
         }
     }
 }

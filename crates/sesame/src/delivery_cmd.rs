@@ -50,6 +50,11 @@ pub struct DeliveryArgs {
     /// POST each event to this http:// URL (signed with SESAME_WEBHOOK_SECRET).
     #[arg(long)]
     events_webhook: Option<String>,
+    /// Subscribe an http:// endpoint to an SNS topic: TOPIC_ARN=URL (repeatable).
+    /// Configuration set SNS destinations and identity notification topics are POSTed
+    /// there as SNS notifications, signed with SESAME_WEBHOOK_SECRET.
+    #[arg(long = "sns-endpoint", value_name = "TOPIC_ARN=URL")]
+    sns_endpoints: Vec<String>,
 }
 
 impl DeliveryArgs {
@@ -105,24 +110,53 @@ impl DeliveryArgs {
         Ok(Some(config))
     }
 
+    /// The event router (events file, webhook, SNS endpoints), unless mail is only
+    /// captured: then nothing is delivered and no event is produced.
+    pub fn events(
+        &self,
+        store: &store::Store,
+    ) -> anyhow::Result<Option<Arc<delivery::EventRouter>>> {
+        let Some(config) = self.config()? else {
+            if !self.sns_endpoints.is_empty() {
+                tracing::warn!("--sns-endpoint has no effect with --delivery capture");
+            }
+            return Ok(None);
+        };
+        let secret = std::env::var("SESAME_WEBHOOK_SECRET").ok();
+        let webhook = match &self.events_webhook {
+            Some(url) => Some(
+                delivery::webhook::Webhook::parse(url, secret.clone())
+                    .map_err(|e| anyhow::anyhow!(e))?,
+            ),
+            None => None,
+        };
+        let subscriptions = self
+            .sns_endpoints
+            .iter()
+            .map(|spec| delivery::sns::Subscription::parse(spec, secret.clone()))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| anyhow::anyhow!("--sns-endpoint: {e}"))?;
+        let sink = delivery::EventSink::new(self.events_file.as_deref(), webhook)?;
+        let router = delivery::RouterConfig {
+            subscriptions,
+            hostname: config.hostname,
+            outbound: self.outbound(),
+        };
+        let router = delivery::EventRouter::start(sink, store.clone(), router)?;
+        Ok(Some(Arc::new(router)))
+    }
+
     /// Starts the delivery workers unless mail is only captured.
     pub fn start(
         &self,
         store: store::Store,
         master: store::MasterKey,
+        events: Option<Arc<delivery::EventRouter>>,
     ) -> anyhow::Result<Option<tokio::task::JoinHandle<()>>> {
-        let Some(config) = self.config()? else {
+        let (Some(config), Some(events)) = (self.config()?, events) else {
             return Ok(None);
         };
-        let webhook = match &self.events_webhook {
-            Some(url) => Some(
-                delivery::webhook::Webhook::parse(url, std::env::var("SESAME_WEBHOOK_SECRET").ok())
-                    .map_err(|e| anyhow::anyhow!(e))?,
-            ),
-            None => None,
-        };
-        let sink = delivery::EventSink::new(self.events_file.as_deref(), webhook)?;
-        let deliverer = Arc::new(delivery::Deliverer::new(store, master, config, sink));
+        let deliverer = Arc::new(delivery::Deliverer::new(store, master, config, events));
         tracing::info!(mode = ?self.delivery, "outbound delivery started");
         Ok(Some(deliverer.start()))
     }

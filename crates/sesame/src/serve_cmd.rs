@@ -120,12 +120,18 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if let Some(server) = dns {
         ses = ses.with_resolver(ses::dns::Resolver::new(server));
     }
+    let events = args.delivery.events(&store)?;
+    if let Some(router) = &events {
+        ses = ses.with_rendering_failure_hook(delivery::EventRouter::rendering_failure_hook(
+            router.clone(),
+        ));
+    }
     let ses = Arc::new(ses);
     let dns_task = dns.map(|_| {
         let every = std::time::Duration::from_secs(args.dns_check_interval);
         tokio::spawn(verify_domains_periodically(ses.clone(), every))
     });
-    let delivery_task = args.delivery.start(store.clone(), delivery_key)?;
+    let delivery_task = args.delivery.start(store.clone(), delivery_key, events)?;
     let smtp_tasks = start_smtp(&args, iam.clone(), ses.clone()).await?;
     let (auditor, audit_writer) = api::Auditor::start(store);
     let state = Arc::new(api::AppState { iam, ses, auditor });

@@ -60,6 +60,7 @@ impl Backend for SmtpBackend {
             from_arn: None,
             return_path_arn: None,
             configuration_set: None,
+            tags: Vec::new(),
             content: Content::Raw(String::from_utf8_lossy(data).into_owned()),
         };
         self.ses

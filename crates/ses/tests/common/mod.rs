@@ -117,6 +117,7 @@ pub fn simple(from: &str, destination: Destination) -> SendRequest {
         from_arn: None,
         return_path_arn: None,
         configuration_set: None,
+        tags: Vec::new(),
         content: Content::Simple {
             subject: "Hello".into(),
             text: Some("Hi there".into()),
