@@ -13,7 +13,7 @@ pub struct Context {
     entries: Vec<Entry>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 struct Entry {
     hash: u64,
     key: String,
@@ -24,6 +24,14 @@ struct Entry {
     /// A multivalued key (given as a list): operators without `ForAnyValue:` or
     /// `ForAllValues:` never match it.
     multi: bool,
+}
+
+/// Entries are equal when their keys, values and list flags are: the typed readings
+/// are a cache.
+impl PartialEq for Entry {
+    fn eq(&self, other: &Entry) -> bool {
+        self.key == other.key && self.values == other.values && self.multi == other.multi
+    }
 }
 
 /// A request value read as an IP address, a date, a number and a boolean; `None`

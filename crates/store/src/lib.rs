@@ -6,8 +6,8 @@
 mod audit;
 mod cache;
 mod crypto;
-mod lock;
 pub mod export;
+mod lock;
 mod sqlite;
 
 pub use audit::{AuditEvent, AuditQuery, AuthorizationRecord, ContextEntry, MatchedStatement};
