@@ -3,7 +3,8 @@
 //! serialised, as SQLite requires) and a few reader connections. The generation
 //! stamp is an 8-byte file beside the database, read and written with positioned
 //! I/O, so every process on the data directory sees a change at once. The audit log
-//! is a database of its own (`audit.db`, also WAL and synchronous), so its batch
+//! is a database of its own (`audit.db`, WAL, synced at checkpoints: its records
+//! survive `kill -9` but the last moments of them not a power loss), so its batch
 //! commits never hold up the document writer.
 
 use crate::audit::{AuditEvent, AuditQuery};
@@ -56,14 +57,14 @@ impl SqliteBackend {
             source,
         })?;
         let path = data_dir.join("sesame.db");
-        let writer = connect(&path)?;
+        let writer = connect(&path, Durability::Full)?;
         migrate(&writer, MIGRATIONS)?;
         let audit_path = data_dir.join("audit.db");
-        let audit_writer = connect(&audit_path)?;
+        let audit_writer = connect(&audit_path, Durability::Normal)?;
         migrate(&audit_writer, AUDIT_MIGRATIONS)?;
         move_legacy_audit(&audit_writer, &path)?;
         let readers = (0..READERS)
-            .map(|_| connect(&path).map(Mutex::new))
+            .map(|_| connect(&path, Durability::Full).map(Mutex::new))
             .collect::<Result<_>>()?;
         let stamp_path = data_dir.join(STAMP_FILE);
         let stamp = File::options()
@@ -79,7 +80,7 @@ impl SqliteBackend {
         let backend = SqliteBackend {
             writer: Mutex::new(writer),
             readers,
-            audit_reader: Mutex::new(connect(&audit_path)?),
+            audit_reader: Mutex::new(connect(&audit_path, Durability::Normal)?),
             audit_writer: Mutex::new(audit_writer),
             stamp: Some(stamp),
         };
@@ -136,11 +137,25 @@ impl SqliteBackend {
     }
 }
 
-fn connect(path: &Path) -> Result<Connection> {
+/// How a database's commits reach the disk.
+#[derive(Clone, Copy)]
+enum Durability {
+    /// Every commit is fsynced: it survives a power loss (documents, the spool).
+    Full,
+    /// Commits survive the process (`kill -9`), not the machine: the WAL is synced
+    /// at checkpoints (the audit log, whose writes never hold up a caller).
+    Normal,
+}
+
+fn connect(path: &Path, durability: Durability) -> Result<Connection> {
     let conn = Connection::open(path)?;
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
-    conn.pragma_update(None, "synchronous", "FULL")?;
+    let synchronous = match durability {
+        Durability::Full => "FULL",
+        Durability::Normal => "NORMAL",
+    };
+    conn.pragma_update(None, "synchronous", synchronous)?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     Ok(conn)
 }
@@ -538,7 +553,7 @@ mod tests {
     fn audit_records_of_an_older_store_move_to_the_audit_database() {
         let dir = tempfile::tempdir().unwrap();
         {
-            let old = connect(&dir.path().join("sesame.db")).unwrap();
+            let old = connect(&dir.path().join("sesame.db"), Durability::Full).unwrap();
             migrate(&old, MIGRATIONS).unwrap();
             old.execute(
                 &format!("INSERT INTO audit ({AUDIT_COLUMNS}) VALUES (5, 'old-1', '111', 'ListUsers', 'iam.amazonaws.com', 'alice', 'AKIA', ?1)"),
