@@ -19,7 +19,7 @@ pub fn timestamp(ms: i64) -> String {
 
 /// The `mail` object common to every event.
 pub fn mail_object(message: &StoredMessage) -> Value {
-    let headers = parse_headers(&message.raw);
+    let headers = parse_headers(&message.raw.text());
     let truncated = headers.len() > MAX_HEADERS;
     let header_list: Vec<Value> = headers
         .iter()
