@@ -9,7 +9,12 @@ pub trait Backend {
     /// Who authenticated.
     type Identity;
     /// Checks SMTP credentials; `Err` carries the reply line.
-    fn authenticate(&self, user: &str, password: &str) -> Result<Self::Identity, String>;
+    fn authenticate(
+        &self,
+        user: &str,
+        password: &str,
+        conn: &ConnInfo,
+    ) -> Result<Self::Identity, String>;
     /// Sends one message; `Ok` is the message id, `Err` the full reply line.
     fn submit(
         &self,
@@ -254,7 +259,7 @@ impl<B: Backend> Session<B> {
     }
 
     fn finish(&mut self, backend: &B, user: &str, password: &str) -> String {
-        match backend.authenticate(user, password) {
+        match backend.authenticate(user, password, &self.conn) {
             Ok(identity) => {
                 self.identity = Some(identity);
                 "235 Authentication successful.".into()

@@ -12,7 +12,7 @@ struct Recorder {
 
 impl Backend for Recorder {
     type Identity = String;
-    fn authenticate(&self, user: &str, password: &str) -> Result<String, String> {
+    fn authenticate(&self, user: &str, password: &str, _: &ConnInfo) -> Result<String, String> {
         if user == "AKIAUSER" && password == "right" {
             Ok(user.to_string())
         } else {
