@@ -264,7 +264,7 @@ impl<B: Backend> Session<B> {
                 self.identity = Some(identity);
                 "235 Authentication successful.".into()
             }
-            Err(reply) => reply,
+            Err(reply) => one_line(reply),
         }
     }
 
@@ -316,9 +316,20 @@ impl<B: Backend> Session<B> {
             return TOO_LONG.into();
         };
         match backend.submit(identity, &envelope, data, &self.conn) {
-            Ok(message_id) => format!("250 Ok {message_id}"),
-            Err(reply) => reply,
+            Ok(message_id) => one_line(format!("250 Ok {message_id}")),
+            Err(reply) => one_line(reply),
         }
+    }
+}
+
+/// A reply the backend worded (it may quote message text, e.g. addresses from headers)
+/// as a single line: control characters such as a stray CR become spaces, so no
+/// client input can end the reply early or add lines to it.
+fn one_line(reply: String) -> String {
+    if reply.chars().any(char::is_control) {
+        reply.replace(|c: char| c.is_control(), " ")
+    } else {
+        reply
     }
 }
 
