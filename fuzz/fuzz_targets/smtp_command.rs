@@ -13,7 +13,10 @@ fuzz_target!(|data: &[u8]| {
             assert!(params.iter().all(|p| !p.is_empty() && !p.contains(' ')));
         }
         Ok(Command::Rcpt { to }) => {
-            assert!(!to.is_empty() && !to.contains(['<', '>', ' ']), "RCPT path {to:?}");
+            assert!(
+                !to.is_empty() && !to.contains(['<', '>', ' ']),
+                "RCPT path {to:?}"
+            );
         }
         Ok(Command::Ehlo(host) | Command::Helo(host)) => assert!(!host.is_empty()),
         Ok(Command::Auth { mechanism, .. }) => {

@@ -74,8 +74,14 @@ impl Driver {
         };
         let plain = format!("\0user-{}\0pw", SECRETS[index]);
         driver.line(&Mock, b"EHLO client.example");
-        driver.line(&Mock, format!("AUTH PLAIN {}", base64(plain.as_bytes())).as_bytes());
-        driver.line(&Mock, format!("MAIL FROM:<{}@example.com>", SECRETS[index]).as_bytes());
+        driver.line(
+            &Mock,
+            format!("AUTH PLAIN {}", base64(plain.as_bytes())).as_bytes(),
+        );
+        driver.line(
+            &Mock,
+            format!("MAIL FROM:<{}@example.com>", SECRETS[index]).as_bytes(),
+        );
         driver
     }
 
@@ -112,8 +118,14 @@ impl Driver {
             "reply without a code: {reply:?}"
         );
         for line in reply.split("\r\n") {
-            assert!(line.starts_with(code), "reply line without the code: {reply:?}");
-            assert!(!line.contains(['\r', '\n']), "a stray line break in {reply:?}");
+            assert!(
+                line.starts_with(code),
+                "reply line without the code: {reply:?}"
+            );
+            assert!(
+                !line.contains(['\r', '\n']),
+                "a stray line break in {reply:?}"
+            );
         }
         self.replies.push(reply);
         self.next = next;
@@ -124,7 +136,10 @@ fn base64(bytes: &[u8]) -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::new();
     for chunk in bytes.chunks(3) {
-        let n = chunk.iter().enumerate().fold(0u32, |acc, (i, b)| acc | (u32::from(*b) << (16 - 8 * i)));
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |acc, (i, b)| acc | (u32::from(*b) << (16 - 8 * i)));
         for i in 0..4 {
             if i <= chunk.len() {
                 out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
@@ -144,7 +159,10 @@ fuzz_target!(|input: &[u8]| {
         };
         let index = usize::from(selector & 1);
         let other = SECRETS[1 - index].as_bytes();
-        if line.windows(other.len()).any(|w| w.eq_ignore_ascii_case(other)) {
+        if line
+            .windows(other.len())
+            .any(|w| w.eq_ignore_ascii_case(other))
+        {
             continue;
         }
         drivers[index].line(&Mock, line.strip_suffix(b"\r").unwrap_or(line));

@@ -10,6 +10,7 @@ pub mod config;
 pub mod dkim;
 pub mod dns;
 pub mod events;
+mod journal;
 mod mx;
 pub mod reply;
 mod tls;
