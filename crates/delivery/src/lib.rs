@@ -11,6 +11,7 @@ pub mod dkim;
 pub mod dns;
 pub mod events;
 mod feedback_mail;
+mod journal;
 mod mx;
 mod notification;
 pub mod reply;

@@ -23,6 +23,9 @@ pub struct AuditArgs {
     /// Only calls in this account.
     #[arg(long)]
     account: Option<String>,
+    /// Only events from this source: `smtp` for SMTP submissions, or e.g. `ses.amazonaws.com`.
+    #[arg(long)]
+    event_source: Option<String>,
     /// Only calls made within this long ago: 45s, 30m, 1h, 7d.
     #[arg(long, value_parser = parse_duration_ms)]
     since: Option<i64>,
@@ -113,6 +116,7 @@ pub fn run(args: AuditArgs) -> anyhow::Result<()> {
         account: args.account.clone(),
         event_name: args.event_name.clone(),
         user_name: args.user.clone(),
+        event_source: args.event_source.clone(),
         start_ms: args.since.map(|ago| now_ms() - ago),
         limit: args.limit.max(1),
         ..AuditQuery::default()
