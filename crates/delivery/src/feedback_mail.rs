@@ -163,9 +163,18 @@ mod tests {
         assert_eq!(dsn.source, "", "null reverse-path");
         assert!(dsn.from_identity.is_empty());
         assert!(dsn.raw.text().contains("report-type=delivery-status"));
-        assert!(dsn.raw.text().contains("Final-Recipient: rfc822; gone@example.net\r\n"));
-        assert!(dsn.raw.text().contains("Diagnostic-Code: smtp; 550 5.1.1 no  such\r\n"));
-        assert!(dsn.raw.text().contains("\r\nSubject: hi\r\n"), "original headers");
+        assert!(dsn
+            .raw
+            .text()
+            .contains("Final-Recipient: rfc822; gone@example.net\r\n"));
+        assert!(dsn
+            .raw
+            .text()
+            .contains("Diagnostic-Code: smtp; 550 5.1.1 no  such\r\n"));
+        assert!(
+            dsn.raw.text().contains("\r\nSubject: hi\r\n"),
+            "original headers"
+        );
     }
 
     #[test]
@@ -184,8 +193,14 @@ mod tests {
         assert_eq!(arf.destination, vec!["bounces@example.com"]);
         assert!(arf.raw.text().starts_with("From: complaints@mta.test\r\n"));
         assert!(arf.raw.text().contains("report-type=feedback-report"));
-        assert!(arf.raw.text().contains("Content-Type: message/feedback-report\r\n"));
+        assert!(arf
+            .raw
+            .text()
+            .contains("Content-Type: message/feedback-report\r\n"));
         assert!(arf.raw.text().contains("Feedback-Type: abuse\r\n"));
-        assert!(arf.raw.text().contains("Original-Rcpt-To: <angry@example.net>\r\n"));
+        assert!(arf
+            .raw
+            .text()
+            .contains("Original-Rcpt-To: <angry@example.net>\r\n"));
     }
 }

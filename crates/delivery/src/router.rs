@@ -245,7 +245,10 @@ mod tests {
             "created_ms": 0, "from_identity": "", "configuration_set": null,
         }))
         .unwrap();
-        assert_eq!(header_copy(&message).raw.text(), "Subject: x\r\nFrom: a@b\r\n");
+        assert_eq!(
+            header_copy(&message).raw.text(),
+            "Subject: x\r\nFrom: a@b\r\n"
+        );
         message.raw = "Subject: x\nFrom: a@b\n\nbody\n".into();
         assert_eq!(header_copy(&message).raw.text(), "Subject: x\nFrom: a@b\n");
     }
