@@ -3,7 +3,8 @@
 
 use crate::serve_cmd::open_store;
 use clap::{Args, ValueEnum};
-use ses::doctor::{Check, DoctorRequest};
+use ses::doctor::{Check, DoctorRequest, SmtpCredentials};
+use std::io::Read;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -36,6 +37,13 @@ pub struct DoctorArgs {
     /// The send would use TLS (aws:SecureTransport).
     #[arg(long)]
     tls: bool,
+    /// The User-Agent the send would carry (aws:UserAgent).
+    #[arg(long)]
+    user_agent: Option<String>,
+    /// With --smtp: the SMTP username (access key id) the mail client uses; its
+    /// SMTP password is read from standard input and checked for the region.
+    #[arg(long, requires = "smtp")]
+    smtp_username: Option<String>,
     #[arg(long, value_enum, default_value = "text")]
     format: Format,
     #[arg(long, default_value = "./sesame-data")]
@@ -52,6 +60,17 @@ pub fn run(args: DoctorArgs) -> anyhow::Result<ExitCode> {
     let (store, key) = open_store(&args.data_dir)?;
     let iam = Arc::new(iam::Iam::new(store.clone(), key));
     let ses = ses::Ses::new(store, iam, String::new());
+    let smtp_credentials = match args.smtp_username {
+        Some(username) => {
+            let mut password = String::new();
+            std::io::stdin().read_to_string(&mut password)?;
+            Some(SmtpCredentials {
+                username,
+                password: password.trim().to_string(),
+            })
+        }
+        None => None,
+    };
     let request = DoctorRequest {
         principal: args.principal,
         from: args.from,
@@ -62,6 +81,8 @@ pub fn run(args: DoctorArgs) -> anyhow::Result<ExitCode> {
         smtp: args.smtp,
         source_ip: args.source_ip,
         secure_transport: args.tls || args.smtp,
+        user_agent: args.user_agent,
+        smtp_credentials,
     };
     let checks = ses.doctor(&request)?;
     match args.format {
