@@ -203,12 +203,15 @@ def test_missing_send_raw_email_names_the_policy_to_extend(ses):
     _, report = doctor(ses, arn, sender, SIMULATOR, extra=("--smtp",))
     auth = check(report, "authorization")
     assert not auth["passed"] and "no identity-based policy allows ses:SendRawEmail" in auth["detail"]
-    assert auth["fix"].startswith(f"add ses:SendRawEmail to policy \"send\" ({arn}'s): its statement 1 allows ses:SendEmail")
+    assert auth["fix"] == (f'add ses:SendRawEmail to policy "send" (an identity-based policy of {arn}):'
+                           " its statement 1 allows ses:SendEmail but not ses:SendRawEmail")
     out = explain(ses, request_id)
     assert f"AccessDenied: {ses_denial(arn, 'ses:SendRawEmail', resource)}" in out
     assert f"decision: implicit deny: no identity-based policy allows ses:SendRawEmail on {resource}" in out
+    assert f"fix: {auth['fix']}" in out  # explain gives doctor's words for the same send
 
     ses.client("iam").put_user_policy(UserName=name, PolicyName="send", PolicyDocument=doc(allow_send("*")))
+    assert "every check passes now: the cause has been fixed since" in explain(ses, request_id)
     code, report = doctor(ses, arn, sender, SIMULATOR, extra=("--smtp",))
     assert code == 0 and check(report, "authorization")["passed"], report
 
@@ -227,6 +230,8 @@ def test_explain_names_the_domain_arn_scoping_of_a_real_send(ses):
     out = explain(ses, request_id)
     assert 'identity-based policy: policy "send", statement 1 (Allow): resource not matched' in out
     assert f"decision: implicit deny: no identity-based policy allows ses:SendRawEmail on {address_arn}" in out
+    assert (f"fix: {sender} is verified as its own identity, so SES authorizes it through {address_arn}:"
+            f" set the Resource of the statement that names {domain_arn} to {address_arn}") in out
 
 
 @pytest.mark.parametrize("condition, sender, to, cli_extra, boto_extra", DENY_CASES)
@@ -258,6 +263,7 @@ def test_explicit_deny_on_each_condition_key(ses, condition, sender, to, cli_ext
     assert not auth["passed"] and decided in auth["detail"]
     assert auth["fix"] == f'{decided.removeprefix("explicit deny by ")} denies ses:SendEmail: remove it or narrow its condition'
     assert any(f"{operator} {key}" in line for line in auth["trace"]), auth["trace"]
+    assert f"fix: {auth['fix']}" in out
     ses.client("iam").delete_user_policy(UserName=name, PolicyName="deny")
     _, report = doctor(ses, arn, sender, *to, extra=tuple(extra))
     assert check(report, "authorization")["passed"], report
@@ -274,7 +280,9 @@ def test_explain_boundary_of_a_real_send(ses):
     iam.put_user_permissions_boundary(UserName=name, PermissionsBoundary=boundary)
     _, message, request_id = failing(ses.client("ses", creds).send_email, **simple(f"news@{domain}", [SIMULATOR], unique("pb")))
     assert message == ses_denial(arn, "ses:SendEmail", resource)
-    assert f"decision: implicit deny: no permissions boundary allows ses:SendEmail on {resource}" in explain(ses, request_id)
+    out = explain(ses, request_id)
+    assert f"decision: implicit deny: no permissions boundary allows ses:SendEmail on {resource}" in out
+    assert f"fix: add ses:SendEmail on {resource} to the permissions boundary of {arn} (" in out
 
 
 def test_scp_denying_ses_is_named_with_its_target(ses, organization, new_member):
@@ -302,7 +310,8 @@ def test_scp_denying_ses_is_named_with_its_target(ses, organization, new_member)
         _, message, request_id = failing(ses.client("ses", creds).send_email, **simple(sender, [SIMULATOR], unique("scp")))
         assert message == ses_denial(arn, "ses:SendEmail", resource)
         decided = f'explicit deny by service control policy (level 2): policy "{policy_id}", statement 1'
-        assert f"decision: {decided}" in explain(ses, request_id)
+        out = explain(ses, request_id)
+        assert f"decision: {decided}" in out
         _, report = doctor(ses, arn, sender, SIMULATOR)
         auth = check(report, "authorization")
         assert not auth["passed"] and decided in auth["detail"]
@@ -310,6 +319,7 @@ def test_scp_denying_ses_is_named_with_its_target(ses, organization, new_member)
             f"SCP {policy_id} attached to OU {ou} denies ses:* (statement 1): detach it or add an exception for {arn}"
             f" (aws organizations detach-policy --policy-id {policy_id} --target-id {ou})"
         )
+        assert f"fix: {auth['fix']}" in out
 
     org.detach_policy(PolicyId=policy_id, TargetId=ou)
     code, report = doctor(ses, member.user_arn, sender, SIMULATOR)
@@ -325,7 +335,8 @@ def test_delegate_without_sending_authorization_policy(ses, delegate):
     v1 = ses.client("ses", delegate.user)
     _, message, request_id = failing(v1.send_email, **simple(sender, [SIMULATOR], unique("nopol"), SourceArn=resource))
     assert message == ses_denial(delegate.user_arn, "ses:SendEmail", resource)
-    assert f"decision: implicit deny: no resource-based policy allows ses:SendEmail on {resource}" in explain(ses, request_id)
+    out = explain(ses, request_id)
+    assert f"decision: implicit deny: no resource-based policy allows ses:SendEmail on {resource}" in out
 
     _, report = doctor(ses, delegate.user_arn, sender, SIMULATOR, extra=("--source-arn", resource))
     assert check(report, "from identity")["passed"]
@@ -336,6 +347,7 @@ def test_delegate_without_sending_authorization_policy(ses, delegate):
         f" allowing ses:SendEmail for {delegate.user_arn} (or its account {delegate.account_id}) on {resource}:"
         f" aws ses put-identity-policy --identity {domain}"
     )
+    assert f"fix: {auth['fix']}" in out
     attach(ses, domain, "delegate", grant(resource, delegate.account_id, version="2008-10-17"))
     code, report = doctor(ses, delegate.user_arn, sender, SIMULATOR, extra=("--source-arn", resource))
     assert code == 0 and check(report, "authorization")["passed"], report
@@ -361,7 +373,8 @@ def test_delegate_policy_naming_another_principal(ses, delegate, granted):
                                      FromEmailAddressIdentityArn=resource,
                                      Destination={"ToAddresses": [SIMULATOR]}, Content=content)
     assert message == ses_denial(caller_arn, "ses:SendEmail", resource)
-    assert f"decision: implicit deny: no resource-based policy allows ses:SendEmail on {resource}" in explain(ses, request_id)
+    out = explain(ses, request_id)
+    assert f"decision: implicit deny: no resource-based policy allows ses:SendEmail on {resource}" in out
 
     code, report = doctor(ses, principals[granted][1], sender, SIMULATOR, extra=("--source-arn", resource))
     assert code == 0, report
@@ -373,6 +386,7 @@ def test_delegate_policy_naming_another_principal(ses, delegate, granted):
         f" {principal_arn}: its owner (account {ACCOUNT_ID}) must add a statement"
     )
     assert f'"Principal":{{"AWS":"{principal_arn}"}}' in auth["fix"]
+    assert f"fix: {auth['fix']}" in out
 
 
 def test_delegate_in_the_wrong_region(ses, delegate):
@@ -387,7 +401,9 @@ def test_delegate_in_the_wrong_region(ses, delegate):
     code, message, request_id = failing(ses.client("ses", delegate.user, region=eu).send_email,
                                         **simple(sender, [SIMULATOR], unique("region"), SourceArn=resource))
     assert (code, message) == ("MessageRejected", not_verified(eu, sender))
-    assert f"MessageRejected: {not_verified(eu, sender)}" in explain(ses, request_id)
+    out = explain(ses, request_id)
+    assert f"MessageRejected: {not_verified(eu, sender)}" in out
+    assert "(no authorization trace: the call failed before or after authorization)" in out
 
     _, report = doctor(ses, delegate.user_arn, sender, SIMULATOR, region=eu, extra=("--source-arn", resource))
     frm = check(report, "from identity")
@@ -416,7 +432,8 @@ def test_delegate_in_sandbox_sending_to_unverified_address(ses, new_member):
     code, message, request_id = failing(ses.client("ses", member.user).send_email,
                                         **simple(sender, [target], unique("sbx"), SourceArn=resource))
     assert (code, message) == ("MessageRejected", not_verified(REGION, target))
-    assert f"MessageRejected: {not_verified(REGION, target)}" in explain(ses, request_id)
+    out = explain(ses, request_id)
+    assert f"MessageRejected: {not_verified(REGION, target)}" in out
 
     _, report = doctor(ses, member.user_arn, sender, target, extra=("--source-arn", resource))
     assert check(report, "authorization")["passed"] and check(report, "owner sandbox")["passed"]
@@ -426,6 +443,7 @@ def test_delegate_in_sandbox_sending_to_unverified_address(ses, new_member):
         f"verify the recipients in account {member.account_id} ({REGION}), or get production access for it"
         f" (sesame admin production-access --account {member.account_id} --region {REGION})"
     )
+    assert f"fix: {sandbox['fix']}" in out
     ses.production(member.account_id, REGION)
     code, report = doctor(ses, member.user_arn, sender, target, extra=("--source-arn", resource))
     assert code == 0, report
@@ -444,7 +462,8 @@ def test_owner_in_sandbox_is_named(ses, delegate):
     code, message, request_id = failing(ses.client("ses", delegate.user, region=region).send_email,
                                         **simple(sender, [target], unique("owner-sb"), SourceArn=resource))
     assert (code, message) == ("MessageRejected", not_verified(region, target))
-    assert f"MessageRejected: {not_verified(region, target)}" in explain(ses, request_id)
+    out = explain(ses, request_id)
+    assert f"MessageRejected: {not_verified(region, target)}" in out
 
     _, report = doctor(ses, delegate.user_arn, sender, target, region=region, extra=("--source-arn", resource))
     assert check(report, "sandbox")["passed"] and check(report, "authorization")["passed"]
@@ -455,6 +474,7 @@ def test_owner_in_sandbox_is_named(ses, delegate):
         f" recipients only when both accounts have production access, so the owner needs it too"
         f" (sesame admin production-access --account {ACCOUNT_ID} --region {region})"
     )
+    assert f"fix: {owner['fix']}" in out
     ses.production(ACCOUNT_ID, region)
     code, report = doctor(ses, delegate.user_arn, sender, target, region=region, extra=("--source-arn", resource))
     assert code == 0 and check(report, "owner sandbox")["passed"], report
@@ -477,7 +497,9 @@ def test_deauthorization_by_editing_or_deleting_the_policy(ses, delegate):
         assert message == ses_denial(delegate.user_arn, "ses:SendEmail", resource)
         auth = check(doctor(ses, delegate.user_arn, sender, SIMULATOR, extra=args)[1], "authorization")
         assert not auth["passed"]
-        return explain(ses, request_id), auth
+        out = explain(ses, request_id)
+        assert f"fix: {auth['fix']}" in out
+        return out, auth
 
     def update(policy: str) -> None:
         owner.update_email_identity_policy(EmailIdentity=domain, PolicyName="delegate", Policy=policy)

@@ -21,6 +21,8 @@ pub struct DoctorRequest {
     pub return_path: Option<String>,
     /// Check the SMTP path (ses:SendRawEmail, SMTP credentials) instead of SendEmail.
     pub smtp: bool,
+    /// Check an API raw send (ses:SendRawEmail) instead of SendEmail.
+    pub raw: bool,
     pub source_ip: String,
     pub secure_transport: bool,
     /// The User-Agent the send would carry (aws:UserAgent); a default names doctor.
@@ -190,7 +192,7 @@ impl Ses {
                 }
             }
         }
-        let action = if req.smtp {
+        let action = if req.smtp || req.raw {
             "ses:SendRawEmail"
         } else {
             "ses:SendEmail"
@@ -629,7 +631,7 @@ fn identity_fix(
         CallerKind::AssumedRole => "the role's".to_string(),
         _ => format!("{}'s", caller.arn),
     };
-    if let Some(fix) = sibling_action_fix(action, &target, set) {
+    if let Some(fix) = sibling_action_fix(action, &policy_principal(caller), set) {
         return fix;
     }
     format!(
@@ -639,7 +641,7 @@ fn identity_fix(
 
 /// A policy that allows the other sending action but not `action` (seed 001: only
 /// ses:SendEmail allowed, the SMTP interface needs ses:SendRawEmail): add it there.
-fn sibling_action_fix(action: &str, target: &str, set: &policy::PolicySet) -> Option<String> {
+fn sibling_action_fix(action: &str, principal: &str, set: &policy::PolicySet) -> Option<String> {
     let sibling = SEND_ACTIONS.into_iter().find(|a| *a != action)?;
     let ctx = policy::Context::default();
     let allows =
@@ -649,7 +651,7 @@ fn sibling_action_fix(action: &str, target: &str, set: &policy::PolicySet) -> Op
             st.effect == policy::grammar::Effect::Allow && allows(st, sibling) && !allows(st, action)
         })?;
         let name = p.name.clone().unwrap_or_else(|| "(unnamed)".into());
-        Some(format!("add {action} to policy \"{name}\" ({target}): its {} allows {sibling} but not {action}", st.label()))
+        Some(format!("add {action} to policy \"{name}\" (an identity-based policy of {principal}): its {} allows {sibling} but not {action}", st.label()))
     })
 }
 

@@ -1,13 +1,13 @@
 //! `sesame doctor`: runs the whole path of a send without sending and prints a
 //! checklist with the deciding policy and the smallest fix for each failure.
 
-use crate::serve_cmd::open_store;
+use crate::admin_cmd::open_ses;
 use clap::{Args, ValueEnum};
 use ses::doctor::{Check, DoctorRequest, SmtpCredentials};
 use std::io::Read;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Arc;
+use store::AuditEvent;
 
 #[derive(Args)]
 pub struct DoctorArgs {
@@ -31,6 +31,9 @@ pub struct DoctorArgs {
     /// Check the SMTP interface (ses:SendRawEmail and SMTP credentials).
     #[arg(long)]
     smtp: bool,
+    /// Check an API raw send (ses:SendRawEmail) rather than SendEmail.
+    #[arg(long)]
+    raw: bool,
     /// The client address the send would come from (aws:SourceIp).
     #[arg(long, default_value = "127.0.0.1")]
     source_ip: String,
@@ -57,9 +60,7 @@ enum Format {
 }
 
 pub fn run(args: DoctorArgs) -> anyhow::Result<ExitCode> {
-    let (store, key) = open_store(&args.data_dir)?;
-    let iam = Arc::new(iam::Iam::new(store.clone(), key));
-    let ses = ses::Ses::new(store, iam, String::new());
+    let ses = open_ses(&args.data_dir)?;
     let smtp_credentials = match args.smtp_username {
         Some(username) => {
             let mut password = String::new();
@@ -79,6 +80,7 @@ pub fn run(args: DoctorArgs) -> anyhow::Result<ExitCode> {
         source_arn: args.source_arn,
         return_path: args.return_path,
         smtp: args.smtp,
+        raw: args.raw,
         source_ip: args.source_ip,
         secure_transport: args.tls || args.smtp,
         user_agent: args.user_agent,
@@ -119,4 +121,76 @@ fn to_json(checks: &[Check]) -> serde_json::Value {
         .map(|c| serde_json::json!({ "check": c.name, "passed": c.passed, "detail": c.detail, "fix": c.fix, "trace": c.trace }))
         .collect();
     serde_json::json!({ "passed": checks.iter().all(|c| c.passed), "checks": list })
+}
+
+/// For `sesame explain`: a failed send, as doctor would check it (principal, From,
+/// recipients, Return-Path, region, the owner's identity for a delegate, and the
+/// client's address, transport and User-Agent), read from its recorded authorization
+/// of the send action — the denied one, else the allowed one of a send refused later
+/// (e.g. by the sandbox). `None` when the send failed before authorization.
+pub(crate) fn request_of_failed_send(event: &AuditEvent) -> Option<DoctorRequest> {
+    if event.event_source != "ses.amazonaws.com" || event.detail.get("errorCode").is_none() {
+        return None;
+    }
+    let sends: Vec<_> = event
+        .authorizations()
+        .into_iter()
+        .filter(|a| a.action.starts_with("ses:Send"))
+        .collect();
+    let send = sends
+        .iter()
+        .find(|a| a.decision != "allowed")
+        .or(sends.first())?;
+    let value = |key: &str| {
+        send.context
+            .iter()
+            .find(|c| c.key == key)
+            .map(|c| c.values.clone())
+            .unwrap_or_default()
+    };
+    let one = |key: &str| value(key).into_iter().next();
+    let address = one("ses:fromaddress")?;
+    let from = match one("ses:fromdisplayname") {
+        Some(name) => format!("{name} <{address}>"),
+        None => address,
+    };
+    let principal_account = one("aws:principalaccount").unwrap_or_default();
+    let cross_account = send
+        .resource_account
+        .as_ref()
+        .is_some_and(|owner| *owner != principal_account);
+    Some(DoctorRequest {
+        principal: send.principal.clone(),
+        from,
+        to: value("ses:recipients"),
+        region: one("aws:requestedregion")?,
+        source_arn: cross_account.then(|| send.resource.clone()),
+        return_path: one("ses:feedbackaddress"),
+        smtp: false, // SMTP submissions are not in the audit trail
+        raw: send.action == "ses:SendRawEmail",
+        source_ip: one("aws:sourceip").unwrap_or_else(|| "127.0.0.1".into()),
+        secure_transport: one("aws:securetransport").as_deref() == Some("true"),
+        user_agent: one("aws:useragent"),
+        smtp_credentials: None,
+    })
+}
+
+/// The failing checks of `request` on the configuration as it is now, in doctor's
+/// words (one line per check, then its fix), or a line saying every check passes.
+pub(crate) fn failing_checks(
+    data_dir: &Path,
+    request: &DoctorRequest,
+) -> anyhow::Result<Vec<String>> {
+    let checks = open_ses(data_dir)?.doctor(request)?;
+    let mut lines = Vec::new();
+    for c in checks.iter().filter(|c| !c.passed) {
+        lines.push(format!("FAIL {:<21} {}", c.name, c.detail));
+        if let Some(fix) = &c.fix {
+            lines.push(format!("     {:<21} fix: {fix}", ""));
+        }
+    }
+    if lines.is_empty() {
+        lines.push("every check passes now: the cause has been fixed since".into());
+    }
+    Ok(lines)
 }
