@@ -325,6 +325,26 @@ def test_scp_denying_ses_is_named_with_its_target(ses, organization, new_member)
     code, report = doctor(ses, member.user_arn, sender, SIMULATOR)
     assert check(report, "authorization")["passed"] and code == 0, report
 
+    # Seed 000's other SCP case: nothing allows SES at one level (the OU's FullAWSAccess
+    # replaced by an S3-only SCP; a target keeps at least one SCP).
+    s3_only = org.create_policy(Name=unique("s3-only"), Description="S3 only", Type="SERVICE_CONTROL_POLICY",
+                                Content=doc({"Effect": "Allow", "Action": "s3:*", "Resource": "*"}))["Policy"]["PolicySummary"]["Id"]
+    org.attach_policy(PolicyId=s3_only, TargetId=ou)
+    org.detach_policy(PolicyId="p-FullAWSAccess", TargetId=ou)
+    _, message, request_id = failing(ses.client("ses", member.user).send_email, **simple(sender, [SIMULATOR], unique("gap")))
+    assert message == ses_denial(member.user_arn, "ses:SendEmail", resource)
+    out = explain(ses, request_id)
+    assert f"decision: implicit deny: no service control policy allows ses:SendEmail on {resource}" in out
+    _, report = doctor(ses, member.user_arn, sender, SIMULATOR)
+    auth = check(report, "authorization")
+    assert auth["fix"] == (
+        f"no SCP attached to OU {ou} allows ses:SendEmail (attached there: {s3_only}): attach one that does,"
+        f" e.g. aws organizations attach-policy --policy-id p-FullAWSAccess --target-id {ou}"
+    )
+    assert f"fix: {auth['fix']}" in out
+    org.attach_policy(PolicyId="p-FullAWSAccess", TargetId=ou)
+    assert doctor(ses, member.user_arn, sender, SIMULATOR)[0] == 0
+
 
 def test_delegate_without_sending_authorization_policy(ses, delegate):
     """Seed 002: the delegate sends with the owner's SourceArn before the owner has

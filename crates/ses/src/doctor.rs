@@ -506,7 +506,7 @@ impl Ses {
             (_, Some(Layer::Identity)) => identity_fix(caller, action, identity, set),
             (_, Some(Layer::Boundary)) => format!("add {action} on {arn} to the permissions boundary of {} ({})", caller.arn, policy_name(set.boundary.as_deref())),
             (_, Some(Layer::Session)) => format!("the session policy passed when the role was assumed does not allow {action}: assume the role again with a session policy that does, or with none"),
-            (_, Some(Layer::Scp)) => format!("no SCP at one level of the organization allows {action}: attach an SCP that allows it (e.g. FullAWSAccess) at that level"),
+            (_, Some(Layer::Scp)) => self.scp_gap_fix(caller, action, set)?,
             (_, Some(Layer::Rcp)) => format!("no RCP allows {action} on {arn}: attach an RCP that allows it"),
             (_, Some(Layer::Resource)) => sending_authorization_fix(caller, action, identity),
             _ => "no fix needed".into(),
@@ -550,6 +550,39 @@ impl Ses {
             "SCP {id} attached to {} denies {actions} ({label}): detach it or add an exception for {} (aws organizations detach-policy --policy-id {id} --target-id {target})",
             target_label(target),
             caller.arn
+        ))
+    }
+
+    /// No SCP allows the action at some level (e.g. FullAWSAccess detached from an
+    /// OU): names the first such level's target and what is attached there.
+    fn scp_gap_fix(
+        &self,
+        caller: &Caller,
+        action: &str,
+        set: &policy::PolicySet,
+    ) -> Result<String, SesError> {
+        let ctx = policy::Context::default();
+        let action_lower = action.to_ascii_lowercase();
+        let levels = set.scps.as_deref().unwrap_or_default();
+        let gap = levels.iter().position(|policies| {
+            !policies.iter().flat_map(|p| &p.statements).any(|st| {
+                st.effect == policy::grammar::Effect::Allow
+                    && st.action_matches(&action_lower, &ctx)
+            })
+        });
+        let targets = self.iam.level_targets(&caller.account)?;
+        let (Some(level), Some(target)) = (gap, gap.and_then(|g| targets.get(g))) else {
+            return Ok(format!("no SCP at one level of the organization allows {action}: attach an SCP that allows it (e.g. FullAWSAccess) at that level"));
+        };
+        let attached: Vec<&str> = levels[level]
+            .iter()
+            .filter_map(|p| p.name.as_deref())
+            .collect();
+        let attached = attached.join(", ");
+        Ok(format!(
+            "no SCP attached to {} allows {action} (attached there: {attached}): attach one that does, e.g. aws organizations attach-policy --policy-id {} --target-id {target}",
+            target_label(target),
+            iam::org::FULL_AWS_ACCESS
         ))
     }
 }
