@@ -17,7 +17,6 @@ from ses_fixtures import (  # noqa: F401  (fixtures are used by name)
     attach,
     delegate,
     doc,
-    expect_client_error,
     fill_domain,
     grant,
     identity_arn,
@@ -142,6 +141,14 @@ def test_sandbox_and_unverified_from_are_reported_with_fixes(ses):
     assert not frm["passed"]
     assert frm["detail"] == f"Email address is not verified. The following identities failed the check in region EU-WEST-1: news@{domain}"
     assert f"verify news@{domain}" in frm["fix"] and domain in frm["fix"]
+    # The same refusal of a real SES v2 send: explain rebuilds it from its parameters.
+    creds = ses.make_user(unique("docsb-sender"), ("send", doc(allow_send("*"))))[0]
+    content = {"Simple": {"Subject": {"Data": "hi"}, "Body": {"Text": {"Data": "hi"}}}}
+    code, message, request_id = failing(ses.client("sesv2", creds, region=region).send_email, FromEmailAddress=f"news@{domain}",
+                                        Destination={"ToAddresses": ["stranger@example.net"]}, Content=content)
+    assert (code, message) == ("MessageRejected", frm["detail"])
+    out = explain(ses, request_id)
+    assert "FAIL from identity" in out and f"fix: {frm['fix']}" in out
     ses.verify(domain, region=region)
     _, report = doctor(ses, arn, f"news@{domain}", "stranger@example.net", region=region)
     assert check(report, "from identity")["passed"] and check(report, "authorization")["passed"]
@@ -432,6 +439,7 @@ def test_delegate_in_the_wrong_region(ses, delegate):
         f"the identity ARN {resource} is in region {REGION}, but the send goes to {eu}: sending authorization"
         f" works only in the identity's region, so send through the {REGION} endpoint (--region {REGION})"
     )
+    assert f"fix: {frm['fix']}" in out  # rebuilt from the request's parameters
     _, report = doctor(ses, delegate.user_arn, sender, SIMULATOR, region=eu, extra=("--source-arn", eu_arn))
     assert check(report, "from identity")["fix"] == (
         f"account {ACCOUNT_ID} has no identity {domain} in {eu}; it is verified in {REGION}: send through the"

@@ -3,6 +3,7 @@
 
 use crate::admin_cmd::open_ses;
 use clap::{Args, ValueEnum};
+use serde_json::Value;
 use ses::doctor::{Check, DoctorRequest, SmtpCredentials};
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -125,13 +126,18 @@ fn to_json(checks: &[Check]) -> serde_json::Value {
 
 /// For `sesame explain`: a failed send, as doctor would check it (principal, From,
 /// recipients, Return-Path, region, the owner's identity for a delegate, and the
-/// client's address, transport and User-Agent), read from its recorded authorization
-/// of the send action — the denied one, else the allowed one of a send refused later
-/// (e.g. by the sandbox). `None` when the send failed before authorization.
+/// client's address, transport and User-Agent). `None` for other calls, and for
+/// sends it cannot rebuild (a raw message refused before authorization).
 pub(crate) fn request_of_failed_send(event: &AuditEvent) -> Option<DoctorRequest> {
     if event.event_source != "ses.amazonaws.com" || event.detail.get("errorCode").is_none() {
         return None;
     }
+    request_of_authorization(event).or_else(|| request_of_parameters(event))
+}
+
+/// From the recorded authorization of the send action: the denied one, else the
+/// allowed one of a send refused later (e.g. by the sandbox).
+fn request_of_authorization(event: &AuditEvent) -> Option<DoctorRequest> {
     let sends: Vec<_> = event
         .authorizations()
         .into_iter()
@@ -171,6 +177,62 @@ pub(crate) fn request_of_failed_send(event: &AuditEvent) -> Option<DoctorRequest
         source_ip: one("aws:sourceip").unwrap_or_else(|| "127.0.0.1".into()),
         secure_transport: one("aws:securetransport").as_deref() == Some("true"),
         user_agent: one("aws:useragent"),
+        smtp_credentials: None,
+    })
+}
+
+/// From the parameters of a SendEmail (v1 or v2, simple or templated content) refused
+/// before authorization, e.g. for an identity ARN of another region.
+fn request_of_parameters(event: &AuditEvent) -> Option<DoctorRequest> {
+    if event.event_name != "SendEmail" {
+        return None;
+    }
+    let detail = &event.detail;
+    let text = |v: &Value, key: &str| v.get(key).and_then(Value::as_str).map(str::to_string);
+    let params = detail.get("requestParameters")?;
+    let (from, to, source_arn, return_path) = match text(params, "Source") {
+        Some(source) => {
+            let to = params
+                .as_object()?
+                .iter()
+                .filter(|(k, _)| k.starts_with("Destination.") && k.contains("Addresses.member."))
+                .filter_map(|(_, v)| v.as_str().map(str::to_string))
+                .collect();
+            (
+                source,
+                to,
+                text(params, "SourceArn"),
+                text(params, "ReturnPath"),
+            )
+        }
+        None => {
+            let destination = params.get("Destination");
+            let to = ["ToAddresses", "CcAddresses", "BccAddresses"]
+                .iter()
+                .filter_map(|k| destination?.get(k)?.as_array())
+                .flatten()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect();
+            (
+                text(params, "FromEmailAddress")?,
+                to,
+                text(params, "FromEmailAddressIdentityArn"),
+                text(params, "FeedbackForwardingEmailAddress"),
+            )
+        }
+    };
+    Some(DoctorRequest {
+        principal: text(detail.get("userIdentity")?, "arn")?,
+        from,
+        to,
+        region: text(detail, "awsRegion")?,
+        source_arn,
+        return_path,
+        smtp: false,
+        raw: false,
+        source_ip: text(detail, "sourceIPAddress").unwrap_or_else(|| "127.0.0.1".into()),
+        secure_transport: false,
+        user_agent: text(detail, "userAgent"),
         smtp_credentials: None,
     })
 }
