@@ -105,8 +105,14 @@ pub fn explain(args: ExplainArgs) -> anyhow::Result<std::process::ExitCode> {
         }
         if let Some(request) = crate::doctor_cmd::request_of_failed_send(event) {
             writeln!(out, "    doctor, on the configuration as it is now:")?;
-            for line in crate::doctor_cmd::failing_checks(&args.data_dir, &request)? {
-                writeln!(out, "    {line}")?;
+            // The record stands on its own: a doctor that cannot run says so.
+            match crate::doctor_cmd::failing_checks(&args.data_dir, &request) {
+                Ok(lines) => {
+                    for line in lines {
+                        writeln!(out, "    {line}")?;
+                    }
+                }
+                Err(e) => writeln!(out, "    (doctor could not run: {e:#})")?,
             }
         }
     }
