@@ -66,7 +66,8 @@ pub(crate) fn open_audit(data_dir: &std::path::Path) -> anyhow::Result<store::St
 }
 
 /// `sesame explain REQUEST-ID`: the recorded call whose response carried that request
-/// id, with the decision trace behind a denial.
+/// id, with the decision trace behind a denial; for a failed send, doctor's failing
+/// checks and fixes for the same send on the current configuration.
 #[derive(Args)]
 pub struct ExplainArgs {
     /// The request id of the response (`RequestId` in XML errors, `x-amzn-RequestId`).
@@ -104,6 +105,18 @@ pub fn explain(args: ExplainArgs) -> anyhow::Result<std::process::ExitCode> {
                 out,
                 "    (no authorization trace: the call failed before or after authorization)"
             )?;
+        }
+        if let Some(request) = crate::doctor_cmd::request_of_failed_send(event) {
+            writeln!(out, "    doctor, on the configuration as it is now:")?;
+            // The record stands on its own: a doctor that cannot run says so.
+            match crate::doctor_cmd::failing_checks(&args.data_dir, &request) {
+                Ok(lines) => {
+                    for line in lines {
+                        writeln!(out, "    {line}")?;
+                    }
+                }
+                Err(e) => writeln!(out, "    (doctor could not run: {e:#})")?,
+            }
         }
     }
     out.flush()?;
