@@ -183,7 +183,7 @@ impl Routing {
         if feedback && (forwarding || no_other_way) && !message.source.is_empty() {
             let now = crate::worker::now_ms();
             let mail = feedback_mail::build(message, event, kind, &self.hostname, now);
-            ses::store_message(&self.store, &mail, self.outbound)?;
+            ses::store_message(&self.store, mail, self.outbound)?;
             tracing::info!(message_id = %message.message_id, to = %message.source, "feedback forwarded by email");
         }
         Ok(())

@@ -12,7 +12,21 @@ use store::Store;
 type Waiter = SyncSender<Result<(), String>>;
 
 pub(crate) struct Spool {
-    queue: Mutex<Sender<(StoredMessage, Waiter)>>,
+    queue: Mutex<Sender<(Pending, Waiter)>>,
+}
+
+/// A message on its way to the store, encoded by the sender's thread so that the
+/// one committer thread only writes.
+struct Pending {
+    message: StoredMessage,
+    encoded: store::Encoded,
+}
+
+impl Pending {
+    fn new(message: StoredMessage) -> Result<Pending, store::StoreError> {
+        let encoded = store::Encoded::new(&message)?;
+        Ok(Pending { message, encoded })
+    }
 }
 
 /// Whether accepted messages are also queued for outbound delivery.
@@ -41,12 +55,13 @@ impl Spool {
 
     /// Stores `message` durably; returns once it is committed.
     pub fn accept(&self, message: StoredMessage) -> Result<(), SesError> {
+        let pending = Pending::new(message)?;
         let (done, wait) = mpsc::sync_channel(1);
         let sent = self
             .queue
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .send((message, done));
+            .send((pending, done));
         if sent.is_err() {
             return Err(SesError::MessageRejected(
                 "The spool is not accepting messages.".into(),
@@ -71,13 +86,13 @@ impl Spool {
 /// feedback), written from a thread that may wait for its own fsync.
 pub fn store_message(
     store: &Store,
-    message: &StoredMessage,
+    message: StoredMessage,
     outbound: Outbound,
 ) -> Result<(), store::StoreError> {
-    write(store, std::iter::once(message), outbound)
+    write(store, std::iter::once(&Pending::new(message)?), outbound)
 }
 
-fn commit_batches(store: &Store, rx: &Receiver<(StoredMessage, Waiter)>, outbound: Outbound) {
+fn commit_batches(store: &Store, rx: &Receiver<(Pending, Waiter)>, outbound: Outbound) {
     while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -96,13 +111,17 @@ fn commit_batches(store: &Store, rx: &Receiver<(StoredMessage, Waiter)>, outboun
 
 fn write<'a>(
     store: &Store,
-    messages: impl Iterator<Item = &'a StoredMessage>,
+    messages: impl Iterator<Item = &'a Pending>,
     outbound: Outbound,
 ) -> Result<(), store::StoreError> {
     let mut tx = store.write_unversioned()?;
-    for m in messages {
+    for Pending {
+        message: m,
+        encoded,
+    } in messages
+    {
         let key = message_key(m);
-        tx.put(table::MESSAGES, &key, m)?;
+        tx.put_encoded(table::MESSAGES, &key, encoded)?;
         crate::stats::record_accepted(&mut tx, m)?;
         if outbound == Outbound::Queue {
             for (queue_key, delivery) in crate::outbound::deliveries_for(m, &key) {

@@ -159,6 +159,18 @@ impl Store {
     }
 }
 
+/// A document encoded ahead of its transaction (e.g. on the caller's thread, so that a
+/// single committer thread only writes).
+pub struct Encoded(Vec<u8>);
+
+impl Encoded {
+    pub fn new<T: Serialize>(value: &T) -> Result<Encoded> {
+        serde_json::to_vec(value)
+            .map(Encoded)
+            .map_err(StoreError::Encode)
+    }
+}
+
 /// A transaction with typed (JSON) document access.
 pub struct Docs<'a> {
     tx: Box<dyn Tx + 'a>,
@@ -187,6 +199,11 @@ impl<'a> Docs<'a> {
         let bytes = serde_json::to_vec(value).map_err(StoreError::Encode)?;
         self.changed = true;
         self.tx.put(table, key, &bytes)
+    }
+
+    pub fn put_encoded(&mut self, table: &str, key: &str, doc: &Encoded) -> Result<()> {
+        self.changed = true;
+        self.tx.put(table, key, &doc.0)
     }
 
     pub fn delete(&mut self, table: &str, key: &str) -> Result<bool> {
