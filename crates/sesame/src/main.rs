@@ -14,6 +14,11 @@ mod smtp_password_cmd;
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
+/// The server allocates and frees many small buffers per request on many threads;
+/// mimalloc's per-thread pages spend far less time on it than the system allocator.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "sesame",
