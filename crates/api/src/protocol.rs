@@ -171,7 +171,7 @@ impl Params {
             .is_some_and(|v| v.eq_ignore_ascii_case("true"))
     }
 
-    /// The parameters with secrets removed, for the audit trail. SigV4's own query
+    /// The parameters with secrets and message content removed, for the audit trail. SigV4's own query
     /// parameters (presigned requests) are left out: they are not the call's.
     pub fn redacted(&self) -> serde_json::Value {
         let map: serde_json::Map<String, serde_json::Value> = self
@@ -179,7 +179,7 @@ impl Params {
             .iter()
             .filter(|(k, _)| k != "Action" && k != "Version" && !is_sigv4_parameter(k))
             .map(|(k, v)| {
-                let value = if is_secret_name(k) {
+                let value = if is_secret_name(k) || is_content_name(k) {
                     HIDDEN.to_string()
                 } else {
                     v.clone()
@@ -209,18 +209,27 @@ pub fn is_secret_name(name: &str) -> bool {
     .any(|s| lower.contains(s))
 }
 
+/// Parameter names that carry a message's content (subject, bodies, raw MIME,
+/// template data): kept out of the audit trail, which records who sent what to whom,
+/// not what was written.
+fn is_content_name(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    lower == "data" || lower.ends_with(".data") || lower.contains("templatedata")
+}
+
 fn is_sigv4_parameter(name: &str) -> bool {
     name.get(..6)
         .is_some_and(|prefix| prefix.eq_ignore_ascii_case("x-amz-"))
 }
 
-/// A JSON request body with every secret member (at any depth) replaced.
+/// A JSON request body with every secret and message-content member (at any depth)
+/// replaced.
 pub fn redact_json(v: &serde_json::Value) -> serde_json::Value {
     match v {
         serde_json::Value::Object(m) => m
             .iter()
             .map(|(k, v)| {
-                let value = if is_secret_name(k) {
+                let value = if is_secret_name(k) || is_content_name(k) {
                     HIDDEN.into()
                 } else {
                     redact_json(v)
@@ -290,5 +299,40 @@ impl Reply {
                 body: serde_json::json!({ "__type": e.code, "message": e.message }).to_string(),
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn message_content_and_secrets_stay_out_of_the_audit_trail() {
+        let v2 = json!({
+            "FromEmailAddress": "news@example.com",
+            "Destination": {"ToAddresses": ["a@example.org"]},
+            "Content": {
+                "Simple": {"Subject": {"Data": "Quarterly numbers"}, "Body": {"Text": {"Data": "secret plans"}}},
+                "Template": {"TemplateName": "t", "TemplateData": "{\"name\":\"Ann\"}"}
+            },
+            "SecretAccessKey": "abc"
+        });
+        let kept = redact_json(&v2);
+        let text = kept.to_string();
+        for gone in ["Quarterly numbers", "secret plans", "Ann", "abc"] {
+            assert!(!text.contains(gone), "{gone} leaked: {text}");
+        }
+        assert_eq!(kept["FromEmailAddress"], "news@example.com");
+        assert_eq!(kept["Destination"]["ToAddresses"][0], "a@example.org");
+        assert_eq!(kept["Content"]["Template"]["TemplateName"], "t");
+        for name in [
+            "Message.Subject.Data",
+            "RawMessage.Data",
+            "Destinations.member.1.ReplacementTemplateData",
+        ] {
+            assert!(is_content_name(name), "{name}");
+        }
+        assert!(!is_content_name("Source") && !is_content_name("Destination.ToAddresses.member.1"));
     }
 }
