@@ -10,6 +10,7 @@ use crate::protocol::{ApiError, Call, Reply};
 use crate::server::AppState;
 use iam::{Caller, RequestInfo};
 use serde_json::{json, Value};
+use ses::doctor::DoctorRequest;
 use ses::model::SuppressionReason;
 use ses::{Content, Destination, IdentityKind, SendRequest, SesError};
 
@@ -65,6 +66,12 @@ pub fn handle(
     let ses = &state.ses;
     let value = match (method, segs.as_slice()) {
         ("POST", ["outbound-emails"]) => send_email(state, c, i, body)?,
+        ("POST", ["sesame", "doctor"]) => {
+            let checks = ses
+                .doctor_for(c, i, &doctor_request(i, body)?)
+                .map_err(err)?;
+            ses::doctor::checks_json(&checks)
+        }
         ("POST", ["identities"]) => {
             let name = str_field(body, "EmailIdentity")?;
             let identity = if name.contains('@') {
@@ -468,6 +475,41 @@ fn kind_name(kind: IdentityKind) -> &'static str {
         IdentityKind::EmailAddress => "EMAIL_ADDRESS",
         IdentityKind::Domain => "DOMAIN",
     }
+}
+
+/// Sesame's own `POST /v2/email/sesame/doctor`: the send to check, as `sesame doctor`
+/// takes it (SMTP credentials are not taken over the API).
+fn doctor_request(info: &RequestInfo, body: &Value) -> Result<DoctorRequest, ApiError> {
+    let text = |name: &str| body.get(name).and_then(Value::as_str).map(str::to_string);
+    let flag = |name: &str| body.get(name).and_then(Value::as_bool).unwrap_or(false);
+    let to: Vec<String> = body
+        .get("To")
+        .and_then(Value::as_array)
+        .map(|list| {
+            list.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default();
+    if to.is_empty() {
+        return Err(bad("To is required: a list of recipient addresses."));
+    }
+    let smtp = flag("Smtp");
+    Ok(DoctorRequest {
+        principal: str_field(body, "Principal")?.to_string(),
+        from: str_field(body, "From")?.to_string(),
+        to,
+        region: text("Region").unwrap_or_else(|| info.region.clone()),
+        source_arn: text("SourceArn"),
+        return_path: text("ReturnPath"),
+        smtp,
+        raw: flag("Raw"),
+        source_ip: text("SourceIp").unwrap_or_else(|| "127.0.0.1".into()),
+        secure_transport: smtp || flag("SecureTransport"),
+        user_agent: text("UserAgent"),
+        smtp_credentials: None,
+    })
 }
 
 fn str_field<'a>(body: &'a Value, name: &str) -> Result<&'a str, ApiError> {

@@ -114,7 +114,36 @@ impl Check {
     }
 }
 
+/// The checks as JSON, as `sesame doctor --format json` prints them and the API returns
+/// them.
+pub fn checks_json(checks: &[Check]) -> serde_json::Value {
+    let list: Vec<_> = checks
+        .iter()
+        .map(|c| serde_json::json!({ "check": c.name, "passed": c.passed, "detail": c.detail, "fix": c.fix, "trace": c.trace }))
+        .collect();
+    serde_json::json!({ "passed": checks.iter().all(|c| c.passed), "checks": list })
+}
+
 impl Ses {
+    /// Doctor over the API: an administrator of the principal's account checks a send
+    /// of that principal. It reveals what the IAM policy simulator reveals, so it needs
+    /// what the simulator needs: `iam:SimulatePrincipalPolicy` on the principal.
+    pub fn doctor_for(
+        &self,
+        caller: &Caller,
+        info: &RequestInfo,
+        req: &DoctorRequest,
+    ) -> Result<Vec<Check>, SesError> {
+        self.allow(caller, info, "iam:SimulatePrincipalPolicy", &req.principal)?;
+        if policy::arn::account(&req.principal) != Some(caller.account.as_str()) {
+            return Err(SesError::InvalidParameter(format!(
+                "The principal {} is not in your account {}.",
+                req.principal, caller.account
+            )));
+        }
+        self.doctor(req)
+    }
+
     /// Runs every check of a send; stops early only where later checks cannot run.
     pub fn doctor(&self, req: &DoctorRequest) -> Result<Vec<Check>, SesError> {
         let mut checks = Vec::new();

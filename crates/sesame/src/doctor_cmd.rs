@@ -90,7 +90,10 @@ pub fn run(args: DoctorArgs) -> anyhow::Result<ExitCode> {
     let checks = ses.doctor(&request)?;
     match args.format {
         Format::Text => print_text(&checks),
-        Format::Json => println!("{}", serde_json::to_string_pretty(&to_json(&checks))?),
+        Format::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&ses::doctor::checks_json(&checks))?
+        ),
     }
     Ok(if checks.iter().all(|c| c.passed) {
         ExitCode::SUCCESS
@@ -114,14 +117,6 @@ fn print_text(checks: &[Check]) {
             println!("     {:<21} | {line}", "");
         }
     }
-}
-
-fn to_json(checks: &[Check]) -> serde_json::Value {
-    let list: Vec<_> = checks
-        .iter()
-        .map(|c| serde_json::json!({ "check": c.name, "passed": c.passed, "detail": c.detail, "fix": c.fix, "trace": c.trace }))
-        .collect();
-    serde_json::json!({ "passed": checks.iter().all(|c| c.passed), "checks": list })
 }
 
 /// For `sesame explain`: a failed send, as doctor would check it (principal, From,
