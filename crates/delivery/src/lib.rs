@@ -10,12 +10,16 @@ pub mod config;
 pub mod dkim;
 pub mod dns;
 pub mod events;
+pub mod inbound;
 mod mx;
 pub mod reply;
+pub mod report;
+pub mod simulator;
 mod tls;
+pub mod verp;
 pub mod webhook;
 mod worker;
 
 pub use config::{parse_relay, Config, Mode};
 pub use events::EventSink;
-pub use worker::{Deliverer, HardBounce, SuppressHook};
+pub use worker::{Deliverer, Feedback, FeedbackHook};

@@ -19,6 +19,7 @@ pub mod outbound;
 mod page;
 mod quota;
 pub mod render;
+pub mod reputation;
 mod send;
 mod spool;
 mod stats;

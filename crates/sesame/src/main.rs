@@ -26,7 +26,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the AWS-compatible endpoint.
-    Serve(serve_cmd::ServeArgs),
+    Serve(Box<serve_cmd::ServeArgs>),
     /// Operator commands on a data directory.
     Admin {
         #[command(subcommand)]
@@ -50,7 +50,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Serve(args) => serve_cmd::run(args).map(|()| ExitCode::SUCCESS),
+        Command::Serve(args) => serve_cmd::run(*args).map(|()| ExitCode::SUCCESS),
         Command::Policy { command } => policy_cmd::run(command),
         Command::Doctor(args) => doctor_cmd::run(args),
         Command::Explain(args) => audit_cmd::explain(args),
