@@ -23,7 +23,15 @@ from email import policy as email_policy
 
 import pytest
 
-from e2e_support import ACCOUNT_ID, REGION, wait_until
+from e2e_support import ACCOUNT_ID, REGION, ROOT, unique, wait_until
+from ses_fixtures import (  # noqa: F401  (fixtures are used by name)
+    SEND_ACTIONS,
+    delegate,
+    doc,
+    organization,
+    ses,
+    unique_domain,
+)
 from test_delivery import DOMAIN, SENDER, Receiver, admin, events_of, free_port, prepare_sender
 
 BOUNCE_DOMAIN = "bounce.sesame.test"
@@ -314,3 +322,61 @@ def test_forged_and_unlinkable_reports_are_refused(start_server, receiver, tmp_p
     assert not events_of(f.events, message_id, "Bounce"), "nothing refused was recorded"
     assert f.suppressed("gina@dest.example") is None
     assert f.server.stop() == 0, f.server.log_tail()
+
+
+@pytest.fixture(scope="module")
+def module_receiver():
+    r = Receiver().start()
+    yield r
+    r.stop()
+
+
+@pytest.fixture(scope="module")
+def own_server(start_server, module_receiver, tmp_path_factory):
+    """This module's server for the organization fixtures: relaying to
+    `module_receiver`, events in `server.events_path`."""
+    events = tmp_path_factory.mktemp("feedback-events") / "events.jsonl"
+    s = start_server(extra_args=[
+        "--delivery", "relay",
+        "--relay", f"smtp://127.0.0.1:{module_receiver.port}",
+        "--events-file", str(events),
+    ])
+    s.events_path = events
+    yield s
+    assert s.stop() == 0, s.log_tail()
+
+
+def test_delegate_bounces_count_against_the_delegate(ses, delegate, module_receiver):
+    """Seed 003: a delegate's hard bounce counts toward the delegate's statistics and
+    suppression list, not the identity owner's."""
+    domain = unique_domain("fb-owner")
+    resource = ses.verify(domain)
+    ses.client("sesv2").create_email_identity_policy(
+        EmailIdentity=domain,
+        PolicyName="delegate",
+        Policy=doc({"Effect": "Allow", "Principal": {"AWS": delegate.account_id}, "Action": SEND_ACTIONS, "Resource": resource}),
+    )
+    target = f"{unique('gone')}@dest.example"
+    module_receiver.script[target] = ["550 5.1.1 No such user"] * 10
+    sent = ses.client("ses", delegate.user).send_email(
+        Source=f"news@{domain}",
+        Destination={"ToAddresses": [target]},
+        Message={"Subject": {"Data": "delegated"}, "Body": {"Text": {"Data": "hi"}}},
+        SourceArn=resource,
+    )["MessageId"]
+    events = ses.server.events_path
+    wait_until(lambda: events_of(events, sent, "Bounce"), 30, what="the delegate's bounce")
+    [bounce] = events_of(events, sent, "Bounce")
+    assert bounce["mail"]["sendingAccountId"] == delegate.account_id
+    assert bounce["mail"]["sourceArn"] == resource
+
+    def suppressed(creds):
+        r = ses.aws("sesv2", "get-suppressed-destination", "--email-address", target, creds=creds, check=False)
+        return r.json["SuppressedDestination"] if r.returncode == 0 else None
+
+    wait_until(lambda: suppressed(delegate.admin), 10, what="the delegate's suppression list")
+    assert suppressed(delegate.admin)["Reason"] == "BOUNCE"
+    assert suppressed(ROOT) is None, "the owner's suppression list is not touched"
+    bounces = lambda creds: sum(p["Bounces"] for p in ses.client("ses", creds).get_send_statistics()["SendDataPoints"])  # noqa: E731
+    assert bounces(delegate.admin) == 1
+    assert bounces(ROOT) == 0
