@@ -59,9 +59,11 @@ pub enum ReportError {
 
 /// Parses a DSN or an ARF report.
 pub fn parse(raw: &[u8]) -> Result<Report, ReportError> {
-    let message = MessageParser::default()
-        .parse(raw)
-        .ok_or(ReportError::NotMime)?;
+    // mail-parser 0.11.9 has a `debug_assert!` that some malformed nestings of
+    // message/rfc822 parts reach (found by fuzzing, see the tests); in builds with
+    // debug assertions that is a panic, here an unusable message.
+    let parsed = std::panic::catch_unwind(|| MessageParser::default().parse(raw));
+    let message = parsed.ok().flatten().ok_or(ReportError::NotMime)?;
     let content_type = message.content_type().ok_or(ReportError::NotAReport)?;
     let is_report = content_type.ctype().eq_ignore_ascii_case("multipart")
         && content_type
@@ -318,5 +320,11 @@ mod tests {
         ] {
             assert!(parse(junk).is_err());
         }
+    }
+
+    #[test]
+    fn a_nesting_that_trips_mail_parser_is_an_error_not_a_panic() {
+        let raw = include_bytes!("../testdata/nested-rfc822-debug-assert.eml");
+        assert!(parse(raw).is_err());
     }
 }

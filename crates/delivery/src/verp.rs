@@ -71,8 +71,8 @@ impl Verp {
         })
     }
 
-    #[cfg(test)]
-    fn with_key(key: [u8; 32], domain: &str) -> Verp {
+    /// Return paths under a given key (tests, fuzzing).
+    pub fn with_key(key: [u8; 32], domain: &str) -> Verp {
         Verp {
             key,
             domain: domain.into(),
