@@ -203,7 +203,9 @@ def test_permanent_failure_bounces(start_server, receiver, tmp_path):
     assert "550 5.1.1 No such user" in r["diagnosticCode"]
     assert b["feedbackId"] and b["reportingMTA"]
     time.sleep(2.5)
-    assert receiver.received("m-bounce") == []
+    assert [m for m in receiver.received("m-bounce") if "nobody@dest.example" in m["to"]] == []
+    # The bounce is forwarded by email (no notification topic): a DSN to the sender.
+    assert [m["to"] for m in receiver.received("m-bounce")] == [[SENDER]]
     assert len(events_of(events, message_id, "Bounce")) == 1
     assert server.stop() == 0, server.log_tail()
 

@@ -39,15 +39,16 @@ impl Auditor {
     }
 }
 
+/// How long the writer gathers events after the first of a batch. Gathering by
+/// sleeping, not by waiting on the queue, spares the callers a wake-up of this
+/// thread per event.
+const GATHER: Duration = Duration::from_millis(5);
+
 fn write_batches(store: &Store, rx: &Receiver<AuditEvent>) {
     while let Ok(first) = rx.recv() {
+        std::thread::sleep(GATHER);
         let mut batch = vec![first];
-        while batch.len() < BATCH {
-            match rx.recv_timeout(Duration::from_millis(2)) {
-                Ok(e) => batch.push(e),
-                Err(_) => break,
-            }
-        }
+        batch.extend(rx.try_iter().take(BATCH - 1));
         if let Err(e) = store.append_audit(&batch) {
             tracing::error!(error = %e, events = batch.len(), "cannot write audit events");
         }
@@ -105,7 +106,7 @@ pub fn event(r: CallRecord<'_>) -> AuditEvent {
         detail["errorCode"] = e.code.clone().into();
         detail["errorMessage"] = e.message.clone().into();
     }
-    AuditEvent {
+    let mut event = AuditEvent {
         event_id,
         time_ms,
         account: r.caller.map(|c| c.account.clone()).unwrap_or_default(),
@@ -115,7 +116,9 @@ pub fn event(r: CallRecord<'_>) -> AuditEvent {
         access_key_id: r.access_key_id.to_string(),
         trace: r.error.map(|e| e.trace.clone()).unwrap_or_default(),
         detail,
-    }
+    };
+    event.set_authorizations(&r.info.decisions.records());
+    event
 }
 
 fn identity_type(kind: CallerKind) -> &'static str {

@@ -43,6 +43,7 @@ pub fn handle(state: &AppState, method: &str, path: &str) -> Reply {
             },
             Err(e) => Reply { status: 404, content_type: "text/plain; charset=utf-8", body: format!("{e}\n") },
         },
+        ("GET", "/metrics") => crate::metrics_api::handle(state),
         ("GET", "/_sesame/health") => json_reply(200, &json!({ "status": "ok" })),
         _ => json_reply(404, &json!({ "message": format!("no such endpoint: {method} {path}") })),
     }

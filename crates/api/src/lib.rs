@@ -8,6 +8,7 @@ mod cloudtrail_api;
 mod iam_api;
 mod iam_details_api;
 mod internal;
+mod metrics_api;
 mod org_api;
 mod protocol;
 mod server;

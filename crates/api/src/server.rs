@@ -73,6 +73,7 @@ async fn handle(
     peer: SocketAddr,
     req: Request<Incoming>,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
+    let started = std::time::Instant::now();
     let (parts, body) = req.into_parts();
     let request_id = ids::request_id();
     let protocol = protocol_of(&parts.uri, &parts.headers);
@@ -85,36 +86,57 @@ async fn handle(
                 "Request body exceeds the maximum allowed size",
             );
             return Ok(respond(
-                Reply::error(protocol, &e, &request_id),
+                (Reply::error(protocol, &e, &request_id), None),
                 &request_id,
             ));
         }
     };
     let rid = request_id.clone();
-    let internal = parts.uri.path().starts_with("/_sesame/");
+    let internal = parts.uri.path().starts_with("/_sesame/") || parts.uri.path() == "/metrics";
+    let api = api_label(protocol, internal);
     let reply = tokio::task::spawn_blocking(move || {
         if internal {
-            crate::internal::handle(&state, parts.method.as_str(), parts.uri.path())
+            (
+                crate::internal::handle(&state, parts.method.as_str(), parts.uri.path()),
+                None,
+            )
         } else {
             dispatch(&state, peer, &parts, &body, protocol, &rid)
         }
     })
     .await
     .unwrap_or_else(|_| {
-        Reply::error(
-            protocol,
-            &ApiError::new(
-                500,
-                "InternalFailure",
-                "The request processing has failed because of an unknown error.",
-            ),
-            &request_id,
-        )
+        let e = ApiError::new(
+            500,
+            "InternalFailure",
+            "The request processing has failed because of an unknown error.",
+        );
+        (Reply::error(protocol, &e, &request_id), None)
     });
+    metrics::request_latency(api, started.elapsed());
     Ok(respond(reply, &request_id))
 }
 
-fn respond(reply: Reply, request_id: &str) -> Response<Full<Bytes>> {
+/// The API a request is counted under in the latency histograms.
+fn api_label(protocol: Protocol, internal: bool) -> metrics::Api {
+    match protocol {
+        _ if internal => metrics::Api::Internal,
+        Protocol::Query { namespace } if namespace == STS_NAMESPACE => metrics::Api::Sts,
+        Protocol::Query { namespace } if namespace == IAM_NAMESPACE => metrics::Api::Iam,
+        Protocol::Query { .. } => metrics::Api::SesV1,
+        Protocol::Rest => metrics::Api::SesV2,
+        Protocol::Json => metrics::Api::Json,
+    }
+}
+
+/// The response header that carries a denial's encoded authorization message (for
+/// `aws sts decode-authorization-message`); the error's own message stays AWS's.
+const ENCODED_AUTHORIZATION_MESSAGE_HEADER: &str = "x-sesame-encoded-authorization-message";
+
+fn respond(
+    (reply, encoded_authorization): (Reply, Option<String>),
+    request_id: &str,
+) -> Response<Full<Bytes>> {
     let mut response = Response::new(Full::new(Bytes::from(reply.body)));
     *response.status_mut() = hyper::StatusCode::from_u16(reply.status)
         .unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
@@ -122,6 +144,9 @@ fn respond(reply: Reply, request_id: &str) -> Response<Full<Bytes>> {
     headers.insert("content-type", HeaderValue::from_static(reply.content_type));
     if let Ok(v) = HeaderValue::from_str(request_id) {
         headers.insert("x-amzn-requestid", v);
+    }
+    if let Some(v) = encoded_authorization.and_then(|m| HeaderValue::from_str(&m).ok()) {
+        headers.insert(ENCODED_AUTHORIZATION_MESSAGE_HEADER, v);
     }
     response
 }
@@ -164,7 +189,7 @@ fn dispatch(
     body: &[u8],
     protocol: Protocol,
     request_id: &str,
-) -> Reply {
+) -> (Reply, Option<String>) {
     let headers: Vec<(&str, &str)> = parts
         .headers
         .iter()
@@ -191,6 +216,7 @@ fn dispatch(
         user_agent: header("user-agent").unwrap_or("").to_string(),
         region: String::new(),
         time_ms: now,
+        decisions: Default::default(),
     };
     let mut params = Params::parse(query.as_bytes());
     if matches!(protocol, Protocol::Query { .. }) {
@@ -217,7 +243,7 @@ fn dispatch(
                 &params,
                 Some(&e),
             );
-            return Reply::error(protocol, &e, request_id);
+            return (Reply::error(protocol, &e, request_id), None);
         }
     };
     info.region = scope.region.clone();
@@ -283,7 +309,33 @@ fn dispatch(
     if let Some(e) = error {
         tracing::info!(request_id, action = %action, principal = %caller.arn, code = %e.code, "call failed");
     }
-    result.unwrap_or_else(|e| Reply::error(protocol, &e, request_id))
+    let encoded = error.and_then(|e| encoded_authorization_message(state, &caller, &info, e));
+    let reply = result.unwrap_or_else(|e| Reply::error(protocol, &e, request_id));
+    (reply, encoded)
+}
+
+/// The encoded authorization message of an authorization denial: the last decision
+/// of the call, when that decision denied it.
+fn encoded_authorization_message(
+    state: &AppState,
+    caller: &iam::Caller,
+    info: &RequestInfo,
+    error: &ApiError,
+) -> Option<String> {
+    if !error.code.starts_with("AccessDenied") {
+        return None;
+    }
+    let denied = info.decisions.records().pop()?;
+    if denied.decision == "allowed" {
+        return None;
+    }
+    match state.iam.encode_authorization_message(caller, &denied) {
+        Ok(m) => Some(m),
+        Err(e) => {
+            tracing::error!(error = %e, "cannot encode an authorization message");
+            None
+        }
+    }
 }
 
 #[allow(clippy::too_many_arguments)]

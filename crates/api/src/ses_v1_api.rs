@@ -161,6 +161,7 @@ pub fn handle(state: &AppState, call: &Call, p: &Params) -> Result<Reply, ApiErr
                 from_arn: None,
                 return_path_arn: p.get("ReturnPathArn").map(str::to_string),
                 configuration_set: p.get("ConfigurationSetName").map(str::to_string),
+                tags: message_tags(p, "Tags"),
                 content: Content::Simple {
                     subject: p
                         .get("Message.Subject.Data")
@@ -212,6 +213,7 @@ pub fn handle(state: &AppState, call: &Call, p: &Params) -> Result<Reply, ApiErr
                 from_arn: p.get("FromArn").map(str::to_string),
                 return_path_arn: p.get("ReturnPathArn").map(str::to_string),
                 configuration_set: p.get("ConfigurationSetName").map(str::to_string),
+                tags: message_tags(p, "Tags"),
                 content: Content::Raw(raw),
             };
             x.leaf("MessageId", &ses.send(c, i, req).map_err(err)?.message_id);
@@ -259,6 +261,19 @@ fn destination(p: &Params, to: &str, cc: &str, bcc: &str) -> Destination {
 }
 
 /// The values of a list of strings (`Name.member.N`).
+/// `NAME.member.N.Name` / `NAME.member.N.Value`: message tags.
+fn message_tags(p: &Params, name: &str) -> Vec<(String, String)> {
+    p.structs(name)
+        .iter()
+        .map(|t| {
+            (
+                t.get("Name").unwrap_or_default().to_string(),
+                t.get("Value").unwrap_or_default().to_string(),
+            )
+        })
+        .collect()
+}
+
 fn strings(p: &Params, name: &str) -> Vec<String> {
     p.members(name).into_iter().map(str::to_string).collect()
 }

@@ -266,6 +266,7 @@ fn send_email(
         from_arn: opt_str(body, &["FromEmailAddressIdentityArn"]),
         return_path_arn: opt_str(body, &["FeedbackForwardingEmailAddressIdentityArn"]),
         configuration_set: opt_str(body, &["ConfigurationSetName"]),
+        tags: message_tags(body.get("EmailTags")),
         content,
     };
     let sent = state.ses.send(c, i, req).map_err(err)?;
@@ -273,6 +274,18 @@ fn send_email(
 }
 
 /// A list of strings; other members are ignored.
+/// A list of `{"Name", "Value"}` message tags; other members are ignored.
+fn message_tags(v: Option<&Value>) -> Vec<(String, String)> {
+    let field = |t: &Value, name: &str| t[name].as_str().unwrap_or_default().to_string();
+    v.and_then(Value::as_array)
+        .map(|list| {
+            list.iter()
+                .map(|t| (field(t, "Name"), field(t, "Value")))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 fn strings(v: Option<&Value>) -> Vec<String> {
     v.and_then(Value::as_array)
         .map(|a| {

@@ -43,6 +43,11 @@ pub fn handle(state: &AppState, call: &Call, p: &Params) -> Result<Reply, ApiErr
             &mut x,
             &iam.get_session_token(c, p.integer("DurationSeconds")?)?,
         ),
+        "DecodeAuthorizationMessage" => {
+            let decoded =
+                iam.decode_authorization_message(c, &call.info, p.required("EncodedMessage")?)?;
+            x.leaf("DecodedMessage", &decoded);
+        }
         action => return Err(ApiError::invalid_action(action, p)),
     }
     Ok(Reply::xml(query_response(

@@ -161,7 +161,7 @@ pub fn signing_identity(store: &Store, identity_arn: &str) -> Result<Option<Iden
 }
 
 /// `arn:aws:ses:REGION:ACCOUNT:identity/NAME` → (account, region, name).
-fn parse_identity_arn(arn: &str) -> Option<(String, String, String)> {
+pub(crate) fn parse_identity_arn(arn: &str) -> Option<(String, String, String)> {
     let mut parts = arn.splitn(6, ':');
     let (_arn, _aws, service, region, account, resource) = (
         parts.next()?,

@@ -40,14 +40,41 @@ pub fn mail_object(message: &StoredMessage) -> Value {
     })
 }
 
+/// `mail.tags`: the `ses:` auto-tags, then the message tags (each a list of values).
 fn tags(message: &StoredMessage) -> Value {
     let mut tags = serde_json::Map::new();
-    tags.insert("ses:caller-identity".into(), json!([message.account]));
-    tags.insert("ses:source-ip".into(), json!(["127.0.0.1"]));
+    let caller = if message.caller_identity.is_empty() {
+        &message.account
+    } else {
+        &message.caller_identity
+    };
+    tags.insert("ses:caller-identity".into(), json!([caller]));
+    if !message.source_ip.is_empty() {
+        tags.insert("ses:source-ip".into(), json!([message.source_ip]));
+    }
+    if let Some(domain) = from_domain(&message.raw) {
+        tags.insert("ses:from-domain".into(), json!([domain]));
+    }
     if let Some(set) = &message.configuration_set {
         tags.insert("ses:configuration-set".into(), json!([set]));
     }
+    for (name, value) in &message.tags {
+        let values = tags.entry(name.clone()).or_insert_with(|| json!([]));
+        if let Some(list) = values.as_array_mut() {
+            list.push(json!(value));
+        }
+    }
     Value::Object(tags)
+}
+
+/// The domain of the message's From address.
+fn from_domain(raw: &str) -> Option<String> {
+    let headers = parse_headers(raw);
+    let (_, from) = headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case("From"))?;
+    let mailbox = ses::address::Mailbox::parse(from).ok()?;
+    Some(ses::address::domain_of(&mailbox.address).to_ascii_lowercase())
 }
 
 fn common_headers(headers: &[(String, String)], message_id: &str) -> Value {
@@ -242,6 +269,15 @@ pub fn delay_event(
             "delayedRecipients": delayed,
             "reportingMTA": reporting_mta,
         }
+    })
+}
+
+/// A templated message that was accepted but did not render (it is never sent).
+pub fn rendering_failure_event(message: &StoredMessage, template_name: &str, error: &str) -> Value {
+    json!({
+        "eventType": "Rendering Failure",
+        "mail": mail_object(message),
+        "failure": {"errorMessage": error, "templateName": template_name},
     })
 }
 

@@ -258,13 +258,10 @@ impl Deliverer {
             .as_deref()
             .unwrap_or(&self.config.hostname);
         tracing::info!(message_id = %message.message_id, recipients = bounced.len(), "bounce report received");
-        self.events.emit(&events::bounce_event(
+        self.events.publish(
             message,
-            &bounced,
-            now_ms(),
-            mta,
-            &feedback_id,
-        ));
+            &events::bounce_event(message, &bounced, now_ms(), mta, &feedback_id),
+        );
         self.hard_bounced(message, &bounced, &feedback_id);
         Some(feedback_id)
     }
@@ -289,17 +286,20 @@ impl Deliverer {
         }
         let feedback_id = feedback_id(&message.message_id);
         tracing::info!(message_id = %message.message_id, "complaint report received");
-        self.events.emit(&events::complaint_event(
+        self.events.publish(
             message,
-            &ComplaintInfo {
-                recipients: &recipients,
-                time_ms: now_ms(),
-                feedback_id: &feedback_id,
-                feedback_type: Some(&arf.feedback_type),
-                user_agent: arf.user_agent.as_deref(),
-                arrival_date: arf.arrival_date.as_deref(),
-            },
-        ));
+            &events::complaint_event(
+                message,
+                &ComplaintInfo {
+                    recipients: &recipients,
+                    time_ms: now_ms(),
+                    feedback_id: &feedback_id,
+                    feedback_type: Some(&arf.feedback_type),
+                    user_agent: arf.user_agent.as_deref(),
+                    arrival_date: arf.arrival_date.as_deref(),
+                },
+            ),
+        );
         if let Some(hook) = &self.feedback {
             for address in &recipients {
                 hook(&Feedback::Complaint {

@@ -18,6 +18,8 @@ pub struct Webhook {
     host: String,
     path: String,
     secret: Option<Vec<u8>>,
+    /// Further header fields sent with every POST.
+    headers: Vec<(String, String)>,
 }
 
 impl std::fmt::Debug for Webhook {
@@ -55,7 +57,26 @@ impl Webhook {
             host: authority.to_string(),
             path: path.to_string(),
             secret: secret.map(String::into_bytes),
+            headers: Vec::new(),
         })
+    }
+
+    /// Adds a header field to every POST.
+    pub fn with_header(mut self, name: &str, value: &str) -> Webhook {
+        self.headers.push((name.to_string(), value.to_string()));
+        self
+    }
+
+    /// Like [`Webhook::start`], with a queue of at most `capacity` events: a full
+    /// queue refuses the event (the caller logs and drops it) instead of growing.
+    pub fn start_bounded(self, capacity: usize) -> tokio::sync::mpsc::Sender<String> {
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<String>(capacity.max(1));
+        tokio::spawn(async move {
+            while let Some(body) = rx.recv().await {
+                self.post_with_retries(&body).await;
+            }
+        });
+        tx
     }
 
     /// Starts the posting task; events sent to the returned channel are posted in order.
@@ -108,6 +129,9 @@ impl Webhook {
         );
         if let Some(sig) = self.signature(body) {
             request.push_str(&format!("X-Sesame-Signature: {sig}\r\n"));
+        }
+        for (name, value) in &self.headers {
+            request.push_str(&format!("{name}: {value}\r\n"));
         }
         request.push_str("\r\n");
         request.push_str(body);

@@ -6,8 +6,9 @@
 use crate::bounce::{self, Classification};
 use crate::client::{ClientError, RecipientResult, Session, SessionOptions};
 use crate::config::{Config, Mode};
-use crate::events::{self, BouncedRecipient, DeliveryInfo, EventSink};
+use crate::events::{self, BouncedRecipient, DeliveryInfo};
 use crate::reply::Reply;
+use crate::router::EventRouter;
 use crate::simulator::{self, Scenario};
 use crate::verp::Verp;
 use ses::model::StoredMessage;
@@ -53,7 +54,7 @@ pub struct Deliverer {
     pub(crate) store: Store,
     master: MasterKey,
     pub(crate) config: Config,
-    pub(crate) events: EventSink,
+    pub(crate) events: Arc<EventRouter>,
     pub(crate) feedback: Option<FeedbackHook>,
     /// Return paths by VERP, when a feedback listener receives reports for them.
     pub(crate) verp: Option<Verp>,
@@ -75,7 +76,12 @@ enum Outcome {
 }
 
 impl Deliverer {
-    pub fn new(store: Store, master: MasterKey, config: Config, events: EventSink) -> Deliverer {
+    pub fn new(
+        store: Store,
+        master: MasterKey,
+        config: Config,
+        events: Arc<EventRouter>,
+    ) -> Deliverer {
         Deliverer {
             store,
             master,
@@ -240,7 +246,7 @@ impl Deliverer {
             return Ok(());
         };
         if delivery.reports_send && delivery.attempts == 0 {
-            self.events.emit(&events::send_event(&message));
+            self.events.publish(&message, &events::send_event(&message));
         }
         let pending: Vec<String> = delivery
             .recipients
@@ -348,7 +354,13 @@ impl Deliverer {
         pending: &[String],
         data: &[u8],
     ) -> Result<Vec<(String, RecipientResult)>, ClientError> {
-        let Some(verp) = &self.verp else {
+        // Only the accounts' mail gets VERP return paths: Sesame's own (verification,
+        // forwarded feedback with the null sender `<>`) keeps its envelope sender.
+        let verp = self
+            .verp
+            .as_ref()
+            .filter(|_| !message.from_identity.is_empty());
+        let Some(verp) = verp else {
             return session.send(&message.source, pending, data).await;
         };
         let mut results = Vec::with_capacity(pending.len());
@@ -464,6 +476,9 @@ impl Deliverer {
         tokio::task::spawn_blocking(move || save(&store, &key_owned, &updated, finished))
             .await
             .unwrap_or(Ok(()))?;
+        metrics::delivery(metrics::DeliveryResult::Delivered, delivered.len());
+        metrics::delivery(metrics::DeliveryResult::Bounced, bounced.len());
+        metrics::delivery(metrics::DeliveryResult::Deferred, deferred.len());
         self.report(
             message,
             delivered,
@@ -503,17 +518,20 @@ impl Deliverer {
                 Some(Scenario::Complaint) => {
                     let feedback_id = feedback_id(&message.message_id);
                     let arrival = events::timestamp(now);
-                    self.events.emit(&events::complaint_event(
+                    self.events.publish(
                         message,
-                        &events::ComplaintInfo {
-                            recipients: std::slice::from_ref(address),
-                            time_ms: now,
-                            feedback_id: &feedback_id,
-                            feedback_type: Some("abuse"),
-                            user_agent: Some(simulator::USER_AGENT),
-                            arrival_date: Some(&arrival),
-                        },
-                    ));
+                        &events::complaint_event(
+                            message,
+                            &events::ComplaintInfo {
+                                recipients: std::slice::from_ref(address),
+                                time_ms: now,
+                                feedback_id: &feedback_id,
+                                feedback_type: Some("abuse"),
+                                user_agent: Some(simulator::USER_AGENT),
+                                arrival_date: Some(&arrival),
+                            },
+                        ),
+                    );
                 }
                 Some(Scenario::AutoReply) => {
                     if let Some(hook) = &self.feedback {
@@ -548,42 +566,38 @@ impl Deliverer {
         if let Some((_, reply)) = delivered.first() {
             let recipients: Vec<String> = delivered.iter().map(|(a, _)| a.clone()).collect();
             tracing::info!(message_id = %message.message_id, recipients = recipients.len(), "delivered");
-            self.events.emit(&events::delivery_event(
+            self.events.publish(
                 message,
-                &DeliveryInfo {
-                    time_ms: now,
-                    recipients: &recipients,
-                    smtp_response: &reply.summary(),
-                    remote_ip,
-                    reporting_mta: mta,
-                },
-            ));
+                &events::delivery_event(
+                    message,
+                    &DeliveryInfo {
+                        time_ms: now,
+                        recipients: &recipients,
+                        smtp_response: &reply.summary(),
+                        remote_ip,
+                        reporting_mta: mta,
+                    },
+                ),
+            );
             self.simulate_after_delivery(message, &recipients, now);
         }
         if !bounced.is_empty() {
             tracing::info!(message_id = %message.message_id, recipients = bounced.len(), "bounced");
             let feedback_id = feedback_id(&message.message_id);
-            self.events.emit(&events::bounce_event(
+            self.events.publish(
                 message,
-                &bounced,
-                now,
-                mta,
-                &feedback_id,
-            ));
+                &events::bounce_event(message, &bounced, now, mta, &feedback_id),
+            );
             self.hard_bounced(message, &bounced, &feedback_id);
         }
         if report_delay {
             let recipients: Vec<String> = deferred.iter().map(|(a, _)| a.clone()).collect();
             let diagnostic = deferred.first().map_or("", |(_, t)| t.as_str());
             let expires = message.created_ms + millis(self.config.max_age);
-            self.events.emit(&events::delay_event(
+            self.events.publish(
                 message,
-                &recipients,
-                diagnostic,
-                now,
-                expires,
-                mta,
-            ));
+                &events::delay_event(message, &recipients, diagnostic, now, expires, mta),
+            );
         }
     }
 }
@@ -643,7 +657,7 @@ fn load(
         None => {
             drop(tx);
             tracing::warn!(key, "queued delivery without its message; dropped");
-            let mut w = store.write()?;
+            let mut w = store.write_unversioned()?;
             w.delete(TABLE, key)?;
             w.commit()?;
             Ok(None)
@@ -658,7 +672,7 @@ fn save(
     delivery: &QueuedDelivery,
     finished: bool,
 ) -> Result<(), store::StoreError> {
-    let mut tx = store.write()?;
+    let mut tx = store.write_unversioned()?;
     if finished {
         tx.delete(TABLE, key)?;
     } else {

@@ -1,6 +1,7 @@
 //! From an access key to a caller (principal, secret for SigV4, and every policy that
 //! bears on its requests), and authorization of one action by the policy engine.
 
+use crate::decisions::DecisionLog;
 use crate::model::{table, AccessKey, Group, Permissions, Role, Session, User};
 use crate::{ids, managed, model, org, Iam, IamError};
 use policy::{Context, Decision, PolicySet, Principal, Request};
@@ -85,6 +86,8 @@ pub struct RequestInfo {
     pub user_agent: String,
     pub region: String,
     pub time_ms: i64,
+    /// Every authorization decision taken for this request, for the audit trail.
+    pub decisions: DecisionLog,
 }
 
 /// A denied action, with AWS's IAM-style message and the trace behind it.
@@ -389,6 +392,9 @@ impl Iam {
             ctx,
         );
         let decision = policy::evaluate(&policies, &request);
+        info.decisions
+            .push(crate::decisions::record(&policies, &request, &decision));
+        count_decision(&decision);
         if decision.is_allowed() {
             return Ok(decision);
         }
@@ -399,6 +405,25 @@ impl Iam {
             trace: trace.lines,
         })
     }
+}
+
+/// Counts a decision for `/metrics`: its outcome and the layer that decided it.
+fn count_decision(decision: &Decision) {
+    let outcome = match decision.outcome {
+        policy::Outcome::Allowed => metrics::Outcome::Allowed,
+        policy::Outcome::ExplicitDeny => metrics::Outcome::ExplicitDeny,
+        policy::Outcome::ImplicitDeny => metrics::Outcome::ImplicitDeny,
+    };
+    let layer = match decision.denied_by.or(decision.statement.map(|s| s.layer)) {
+        Some(policy::Layer::Scp) => metrics::Layer::Scp,
+        Some(policy::Layer::Rcp) => metrics::Layer::Rcp,
+        Some(policy::Layer::Resource) => metrics::Layer::Resource,
+        Some(policy::Layer::Identity) => metrics::Layer::Identity,
+        Some(policy::Layer::Boundary) => metrics::Layer::Boundary,
+        Some(policy::Layer::Session) => metrics::Layer::Session,
+        None => metrics::Layer::NoStatement,
+    };
+    metrics::decision(outcome, layer);
 }
 
 /// The partial caller every kind of credential resolves to.

@@ -4,6 +4,8 @@
 //! and authorizes actions with the policy engine. It knows nothing of HTTP or SMTP.
 
 mod auth;
+mod authorization_message;
+pub mod decisions;
 mod details;
 mod error;
 mod groups;

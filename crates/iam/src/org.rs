@@ -63,7 +63,8 @@ pub const RCP_TYPE: &str = "RESOURCE_CONTROL_POLICY";
 pub const FULL_AWS_ACCESS: &str = "p-FullAWSAccess";
 /// The AWS managed RCP attached to every root, OU and account while RCPs are enabled.
 pub const RCP_FULL_AWS_ACCESS: &str = "p-RCPFullAWSAccess";
-const ORG_KEY: &str = "org";
+/// The store key of the (single) organization record.
+pub const ORG_KEY: &str = "org";
 const ROOT_NAME: &str = "Root";
 
 /// The organization as CreateOrganization and DescribeOrganization report it.

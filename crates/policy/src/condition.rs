@@ -2,7 +2,7 @@
 //! `...IfExists` forms and the `ForAllValues:` / `ForAnyValue:` set qualifiers.
 
 use crate::arn;
-use crate::context::{Context, Key};
+use crate::context::{Context, Key, RequestValue, RequestValues};
 use crate::pattern::{Pattern, Syntax};
 use crate::value::{self, Cidr};
 
@@ -223,14 +223,14 @@ impl Condition {
 
     /// Evaluates the condition against the request context.
     pub fn evaluate(&self, ctx: &Context) -> bool {
-        let (request, multivalued) = ctx.lookup(&self.key_lower).unwrap_or((&[], false));
+        let request = ctx.lookup(&self.key_lower).unwrap_or(RequestValues::ABSENT);
         let op = self.operator;
         if op.comparison == Comparison::Null {
             return self.null_matches(request.is_empty());
         }
         // Multivalued keys need a set operator: a plain operator (negated or
         // ...IfExists too) does not match a key the request gives as a list.
-        if op.qualifier == SetQualifier::Single && multivalued {
+        if op.qualifier == SetQualifier::Single && request.multivalued {
             return false;
         }
         if request.is_empty() {
@@ -240,7 +240,7 @@ impl Condition {
                 SetQualifier::Single => op.if_exists || op.negated,
             };
         }
-        let holds = |v: &String| self.matches_any(v, ctx) != op.negated;
+        let holds = |v: RequestValue<'_>| self.matches_any(v, ctx) != op.negated;
         match op.qualifier {
             SetQualifier::ForAllValues => request.iter().all(holds),
             SetQualifier::ForAnyValue => request.iter().any(holds),
@@ -257,17 +257,19 @@ impl Condition {
     }
 
     /// True when one request value matches at least one policy value (before negation).
-    fn matches_any(&self, request: &str, ctx: &Context) -> bool {
+    fn matches_any(&self, value: RequestValue<'_>, ctx: &Context) -> bool {
         let c = self.operator.comparison;
+        let request = value.text;
         match &self.compiled {
             Values::Patterns(ps) => ps.iter().any(|p| p.matches(request, ctx)),
-            Values::Numbers(ns) => value::parse_number(request)
+            Values::Numbers(ns) => (value.typed().number)
                 .is_some_and(|r| ns.iter().flatten().any(|p| compare(c, r, *p))),
-            Values::Dates(ds) => value::parse_date(request)
-                .is_some_and(|r| ds.iter().flatten().any(|p| compare(c, r, *p))),
-            Values::Bools(bs) => value::parse_bool(request).is_some_and(|r| bs.contains(&Some(r))),
+            Values::Dates(ds) => {
+                (value.typed().date).is_some_and(|r| ds.iter().flatten().any(|p| compare(c, r, *p)))
+            }
+            Values::Bools(bs) => (value.typed().boolean).is_some_and(|r| bs.contains(&Some(r))),
             Values::Texts(ts) => ts.iter().any(|t| t == request),
-            Values::Cidrs(cs) => value::parse_ip(request)
+            Values::Cidrs(cs) => (value.typed().ip)
                 .is_some_and(|ip| cs.iter().flatten().any(|cidr| cidr.contains(ip))),
             Values::Arns(arns) => arn::split(request).is_some_and(|r| {
                 arns.iter()

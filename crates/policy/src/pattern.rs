@@ -125,6 +125,7 @@ impl Pattern {
 
     /// Matches `text` against the pattern. A variable whose key is absent and has no
     /// default makes the pattern match nothing.
+    #[inline]
     pub fn matches(&self, text: &str, vars: &dyn VariableSource) -> bool {
         match &self.shape {
             Shape::Exact(t) => text == t,
@@ -135,6 +136,7 @@ impl Pattern {
         }
     }
 
+    #[inline(never)]
     fn matches_general(&self, text: &str, vars: &dyn VariableSource) -> bool {
         let mut pi = 0;
         let mut ti = 0;

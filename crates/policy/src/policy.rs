@@ -100,11 +100,15 @@ impl ResourcePattern {
         if source == "*" {
             return ResourcePattern::Any;
         }
-        match arn::split(source) {
-            Some(parts) => {
-                ResourcePattern::Arn(Box::new(parts.map(|p| Pattern::new(p, syntax, false))))
-            }
-            None => ResourcePattern::Whole(Pattern::new(source, syntax, false)),
+        let whole = || ResourcePattern::Whole(Pattern::new(source, syntax, false));
+        let Some(parts) = arn::split(source) else {
+            return whole();
+        };
+        let segments = parts.map(|p| Pattern::new(p, syntax, false));
+        if segments[..5].iter().all(Pattern::is_literal) {
+            whole()
+        } else {
+            ResourcePattern::Arn(Box::new(segments))
         }
     }
 
@@ -294,6 +298,58 @@ impl Statement {
         match &self.sid {
             Some(sid) if !sid.is_empty() => format!("statement {} (Sid \"{sid}\")", self.number),
             _ => format!("statement {}", self.number),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A resource whose first five ARN segments are literal is matched as one string;
+    /// it must decide exactly as the segment-by-segment reading does.
+    #[test]
+    fn whole_string_resource_matches_as_segments_do() {
+        let syntax = Syntax {
+            wildcards: true,
+            variables: true,
+        };
+        let patterns = [
+            "arn:aws:ses:us-east-1:111122223333:identity/*",
+            "arn:aws:ses:us-east-1:111122223333:identity/example.com",
+            "arn:aws:s3:::bucket/*/a?c",
+            "arn:aws:iam::111122223333:user/${aws:username}",
+        ];
+        let texts = [
+            "arn:aws:ses:us-east-1:111122223333:identity/example.com",
+            "arn:aws:ses:us-east-1:111122223333:identity/a:b",
+            "arn:aws:ses:us-east-1:1111222233334:identity/x",
+            "arn:aws:ses:us-east-1:111122223333:identity",
+            "arn:aws:s3:::bucket/x/y/abc",
+            "arn:aws:s3:::bucket/abc",
+            "arn:aws:iam::111122223333:user/alice",
+            "arn:aws:iam::111122223333:user/alice:x",
+            "arn:aws:ses:us-east-1:111122223333",
+            "*",
+        ];
+        let mut ctx = Context::default();
+        ctx.insert("aws:username", vec!["alice".to_string()]);
+        for source in patterns {
+            let compiled = ResourcePattern::new(source, true);
+            assert!(matches!(compiled, ResourcePattern::Whole(_)), "{source}");
+            let segments = arn::split(source)
+                .expect("an ARN")
+                .map(|p| Pattern::new(p, syntax, false));
+            for text in texts {
+                let resource = RequestResource::new(text);
+                let by_segment = resource.segments.is_some()
+                    && (0..6).all(|i| segments[i].matches(resource.segment(i), &ctx));
+                assert_eq!(
+                    compiled.matches(&resource, &ctx),
+                    by_segment,
+                    "{source} ~ {text}"
+                );
+            }
         }
     }
 }

@@ -227,9 +227,9 @@ impl Ses {
         region: &str,
         name: &str,
     ) -> Result<ConfigurationSet, SesError> {
-        self.store
-            .read()?
-            .get(table::CONFIG_SETS, &scoped_key(account, region, name))?
+        let key = scoped_key(account, region, name);
+        let set = self.store.snapshot()?.get(table::CONFIG_SETS, &key)?;
+        set.map(|s: std::sync::Arc<ConfigurationSet>| (*s).clone())
             .ok_or_else(|| SesError::ConfigurationSetDoesNotExist(name.to_string()))
     }
 

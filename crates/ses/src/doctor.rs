@@ -88,6 +88,7 @@ impl Ses {
             },
             region: req.region.clone(),
             time_ms: ids::now_ms(),
+            decisions: Default::default(),
         };
         let from = match Mailbox::parse(&req.from) {
             Ok(m) => m,

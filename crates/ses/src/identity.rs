@@ -92,6 +92,9 @@ impl Ses {
             from_identity: String::new(),
             configuration_set: None,
             suppressed: Vec::new(),
+            tags: Vec::new(),
+            caller_identity: String::new(),
+            source_ip: String::new(),
         })
     }
 
@@ -203,10 +206,9 @@ impl Ses {
         region: &str,
         name: &str,
     ) -> Result<Option<Identity>, store::StoreError> {
-        self.store.read()?.get(
-            table::IDENTITIES,
-            &scoped_key(account, region, &name.to_ascii_lowercase()),
-        )
+        let key = scoped_key(account, region, &name.to_ascii_lowercase());
+        let identity = self.store.snapshot()?.get(table::IDENTITIES, &key)?;
+        Ok(identity.map(|i: std::sync::Arc<Identity>| (*i).clone()))
     }
 
     /// Adds or replaces a sending authorization policy, validated as SES does.

@@ -13,12 +13,15 @@ pub mod doctor;
 mod error;
 mod feedback;
 mod identity;
+pub mod least_privilege;
 pub mod mime;
 pub mod model;
+pub mod observe;
 pub mod outbound;
 mod page;
 mod quota;
 pub mod render;
+pub mod replay;
 pub mod reputation;
 mod send;
 mod spool;
@@ -33,7 +36,7 @@ pub use error::SesError;
 pub use identity::IdentityAttributes;
 pub use model::IdentityKind;
 pub use send::{BulkEntry, BulkOutcome, BulkStatus, Content, Destination, SendRequest, SendResult};
-pub use spool::Outbound;
+pub use spool::{store_message, Outbound};
 pub use stats::Feedback;
 pub use suppression::SuppressionFilter;
 pub use template::{TemplateInput, TemplateParts, TemplateSource};
@@ -71,7 +74,13 @@ pub struct Ses {
     public_url: String,
     /// The DNS server for domain verification; none means DNS is never consulted.
     resolver: Option<dns::Resolver>,
+    rendering_failures: Option<RenderingFailureHook>,
 }
+
+/// Told of every templated message that failed to render after its send was
+/// accepted: the message as far as it is known (headers only), the template name and
+/// the error. The place to publish its Rendering Failure event.
+pub type RenderingFailureHook = Box<dyn Fn(&model::StoredMessage, &str, &str) + Send + Sync>;
 
 impl Ses {
     pub fn new(store: Store, iam: Arc<Iam>, public_url: String) -> Ses {
@@ -94,12 +103,19 @@ impl Ses {
             merged_policies: send::PolicyCache::default(),
             public_url,
             resolver: None,
+            rendering_failures: None,
         }
     }
 
     /// Verifies domain identities through this DNS server.
     pub fn with_resolver(mut self, resolver: dns::Resolver) -> Ses {
         self.resolver = Some(resolver);
+        self
+    }
+
+    /// Reports rendering failures to `hook`.
+    pub fn with_rendering_failure_hook(mut self, hook: RenderingFailureHook) -> Ses {
+        self.rendering_failures = Some(hook);
         self
     }
 

@@ -247,6 +247,15 @@ pub struct StoredMessage {
     /// Recipients not delivered because of the account-level suppression list.
     #[serde(default)]
     pub suppressed: Vec<SuppressedRecipient>,
+    /// Message tags given with the send (name, value).
+    #[serde(default)]
+    pub tags: Vec<(String, String)>,
+    /// The IAM identity that sent it (user name, role session or `root`).
+    #[serde(default)]
+    pub caller_identity: String,
+    /// The client's IP address.
+    #[serde(default)]
+    pub source_ip: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -101,6 +101,9 @@ impl Ses {
             from_identity: String::new(),
             configuration_set: None,
             suppressed: Vec::new(),
+            tags: Vec::new(),
+            caller_identity: String::new(),
+            source_ip: String::new(),
         })?;
         Ok(message_id)
     }

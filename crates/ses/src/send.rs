@@ -74,6 +74,8 @@ pub struct SendRequest {
     pub from_arn: Option<String>,
     pub return_path_arn: Option<String>,
     pub configuration_set: Option<String>,
+    /// Message tags (v1 `Tags`, v2 `EmailTags`, or the `X-SES-MESSAGE-TAGS` header).
+    pub tags: Vec<(String, String)>,
     pub content: Content,
 }
 
@@ -171,12 +173,26 @@ impl Ses {
         &self,
         caller: &Caller,
         info: &RequestInfo,
+        req: SendRequest,
+    ) -> Result<SendResult, SesError> {
+        let result = self.send_one(caller, info, req);
+        if let Err(e) = &result {
+            crate::observe::count_rejection(e);
+        }
+        result
+    }
+
+    fn send_one(
+        &self,
+        caller: &Caller,
+        info: &RequestInfo,
         mut req: SendRequest,
     ) -> Result<SendResult, SesError> {
         if let Content::Raw(raw) = &req.content {
             let headers = mime::split(raw).0;
             apply_raw_headers(&mut req, &headers);
         }
+        check_tags(&req.tags)?;
         let recipients = recipient_addresses(&req.destination)?;
         let plan = self.plan(caller, info, &req)?;
         self.authorize_involved(caller, info, &req, &plan, &recipients)?;
@@ -211,6 +227,7 @@ impl Ses {
                 "Bulk sends need a template.".into(),
             ));
         };
+        check_tags(&req.tags)?;
         let defaults = template::parse_data(data)?;
         let everyone: Vec<String> = entries
             .iter()
@@ -236,10 +253,13 @@ impl Ses {
             outcomes.push(match one(&req) {
                 Ok(message_id) => BulkOutcome::Sent { message_id },
                 Err(e @ SesError::Store(_)) => return Err(e),
-                Err(e) => BulkOutcome::Failed {
-                    status: BulkStatus::of(&e),
-                    error: e.to_string(),
-                },
+                Err(e) => {
+                    crate::observe::count_rejection(&e);
+                    BulkOutcome::Failed {
+                        status: BulkStatus::of(&e),
+                        error: e.to_string(),
+                    }
+                }
             });
         }
         Ok(outcomes)
@@ -486,43 +506,71 @@ impl Ses {
         let now = ids::now_ms();
         let (kept, suppressed) =
             self.apply_suppression(&caller.account, &info.region, set, outgoing.recipients)?;
-        let raw = match outgoing.raw {
-            Ok(raw) => raw,
-            Err(e) => {
-                let recipients = kept
-                    .into_iter()
-                    .chain(suppressed.into_iter().map(|s| s.address));
-                let failure = SendingEvent {
-                    event_type: EventType::RenderingFailure,
-                    message_id: outgoing.message_id.clone(),
-                    account: caller.account.clone(),
-                    region: info.region.clone(),
-                    configuration_set: req.configuration_set.clone(),
-                    recipients: recipients.collect(),
-                    detail: e.to_string(),
-                    created_ms: now,
-                };
-                self.record_events(&[failure])?;
-                return Ok(outgoing.message_id);
-            }
-        };
         let source = match &plan.return_path {
             Some(rp) => rp.address.clone(),
             None => plan.from.address.clone(),
         };
-        self.accept(StoredMessage {
+        let accepted_recipients = kept.len() as u64;
+        let mut message = StoredMessage {
             message_id: outgoing.message_id.clone(),
             account: caller.account.clone(),
             region: info.region.clone(),
             source,
             destination: kept,
-            raw,
+            raw: String::new(),
             created_ms: now,
             from_identity: plan.from_identity.arn(),
             configuration_set: req.configuration_set.clone(),
             suppressed,
-        })?;
+            tags: req.tags.clone(),
+            caller_identity: caller.user_name.clone(),
+            source_ip: client_ip(&info.source_ip),
+        };
+        match outgoing.raw {
+            Ok(raw) => {
+                message.raw = raw;
+                self.accept(message)?;
+                metrics::MESSAGES_ACCEPTED.inc();
+                metrics::RECIPIENTS_ACCEPTED.add(accepted_recipients);
+            }
+            Err(e) => self.rendering_failed(req, plan, message, &e)?,
+        }
         Ok(outgoing.message_id)
+    }
+
+    /// Records a message whose template did not render, and reports it.
+    fn rendering_failed(
+        &self,
+        req: &SendRequest,
+        plan: &Plan,
+        mut message: StoredMessage,
+        error: &RenderError,
+    ) -> Result<(), SesError> {
+        let recipients = message
+            .destination
+            .iter()
+            .cloned()
+            .chain(message.suppressed.iter().map(|s| s.address.clone()));
+        let failure = SendingEvent {
+            event_type: EventType::RenderingFailure,
+            message_id: message.message_id.clone(),
+            account: message.account.clone(),
+            region: message.region.clone(),
+            configuration_set: message.configuration_set.clone(),
+            recipients: recipients.collect(),
+            detail: error.to_string(),
+            created_ms: message.created_ms,
+        };
+        self.record_events(&[failure])?;
+        if let Some(hook) = &self.rendering_failures {
+            message.raw = format!(
+                "From: {}\r\nTo: {}\r\n\r\n",
+                plan.from_header,
+                req.destination.to.join(", ")
+            );
+            hook(&message, &template_name(req), &error.to_string());
+        }
+        Ok(())
     }
 
     /// The verified identity that covers `address`: the owner's named by `arn`, or the
@@ -684,11 +732,12 @@ impl Ses {
     }
 
     pub fn settings(&self, account: &str, region: &str) -> Result<AccountSettings, SesError> {
-        let s: Option<AccountSettings> = self
+        let key = scoped_key(account, region, "");
+        let s = self
             .store
-            .read()?
-            .get(table::ACCOUNTS, &scoped_key(account, region, ""))?;
-        Ok(s.unwrap_or_default())
+            .snapshot()?
+            .get::<AccountSettings>(table::ACCOUNTS, &key)?;
+        Ok(s.map(|s| (*s).clone()).unwrap_or_default())
     }
 
     /// Operator action: sets the sending quota of an account in a region.
@@ -857,7 +906,7 @@ impl PolicyCache {
     }
 }
 
-fn merged_policy(identity: &Identity) -> Result<Arc<Policy>, SesError> {
+pub(crate) fn merged_policy(identity: &Identity) -> Result<Arc<Policy>, SesError> {
     let mut statements = Vec::new();
     for doc in identity.policies.values() {
         let p = Policy::parse(doc).map_err(|e| SesError::InvalidPolicy(e.to_string()))?;
@@ -903,12 +952,73 @@ fn apply_raw_headers(req: &mut SendRequest, h: &mime::Headers) {
         .configuration_set
         .take()
         .or_else(|| h.first("X-SES-CONFIGURATION-SET").map(str::to_string));
+    if req.tags.is_empty() {
+        req.tags = h
+            .first("X-SES-MESSAGE-TAGS")
+            .map(parse_tag_header)
+            .unwrap_or_default();
+    }
     if req.return_path.is_none() {
         req.return_path = h
             .first("Return-Path")
             .map(|v| v.trim_matches(['<', '>']).to_string())
             .filter(|v| !v.is_empty());
     }
+}
+
+/// The name of a send's stored template (empty for an inline template).
+fn template_name(req: &SendRequest) -> String {
+    match &req.content {
+        Content::Template {
+            source: TemplateSource::Stored { name, arn },
+            ..
+        } => name
+            .clone()
+            .or_else(|| {
+                arn.as_deref()
+                    .and_then(|a| a.rsplit_once('/'))
+                    .map(|(_, n)| n.to_string())
+            })
+            .unwrap_or_default(),
+        _ => String::new(),
+    }
+}
+
+/// `name1=value1, name2=value2`, as the X-SES-MESSAGE-TAGS header lists tags.
+fn parse_tag_header(value: &str) -> Vec<(String, String)> {
+    value
+        .split(',')
+        .filter(|t| !t.trim().is_empty())
+        .map(|t| {
+            let (name, value) = t.split_once('=').unwrap_or((t, ""));
+            (name.trim().to_string(), value.trim().to_string())
+        })
+        .collect()
+}
+
+/// Message tag names and values: 1 to 255 ASCII letters, digits, `_` and `-`.
+fn check_tags(tags: &[(String, String)]) -> Result<(), SesError> {
+    let valid = |s: &str| {
+        !s.is_empty()
+            && s.len() < 256
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    };
+    for (name, value) in tags {
+        if !valid(name) || !valid(value) {
+            return Err(SesError::InvalidParameter(format!(
+                "Invalid message tag {name}={value}: names and values contain only ASCII letters, numbers, underscores (_) and dashes (-), at most 255 characters."
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The IP address of a client (`ADDR` or `ADDR:PORT`).
+fn client_ip(source: &str) -> String {
+    source
+        .parse::<std::net::SocketAddr>()
+        .map_or_else(|_| source.to_string(), |a| a.ip().to_string())
 }
 
 /// The message as it leaves Sesame: X-SES-* and Bcc headers removed.

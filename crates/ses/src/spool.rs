@@ -67,6 +67,16 @@ impl Spool {
     }
 }
 
+/// Stores one message outside the group commit: Sesame's own mail (forwarded
+/// feedback), written from a thread that may wait for its own fsync.
+pub fn store_message(
+    store: &Store,
+    message: &StoredMessage,
+    outbound: Outbound,
+) -> Result<(), store::StoreError> {
+    write(store, std::iter::once(message), outbound)
+}
+
 fn commit_batches(store: &Store, rx: &Receiver<(StoredMessage, Waiter)>, outbound: Outbound) {
     while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
@@ -89,7 +99,7 @@ fn write<'a>(
     messages: impl Iterator<Item = &'a StoredMessage>,
     outbound: Outbound,
 ) -> Result<(), store::StoreError> {
-    let mut tx = store.write()?;
+    let mut tx = store.write_unversioned()?;
     for m in messages {
         let key = message_key(m);
         tx.put(table::MESSAGES, &key, m)?;

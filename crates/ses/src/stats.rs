@@ -9,7 +9,7 @@ use iam::{ids, Caller, RequestInfo};
 use store::Docs;
 
 const INTERVAL_MS: i64 = 15 * 60 * 1000;
-const KEEP_MS: i64 = 14 * 24 * 60 * 60 * 1000;
+pub(crate) const KEEP_MS: i64 = 14 * 24 * 60 * 60 * 1000;
 
 /// Feedback about a delivered message, counted against its sending account.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,7 +60,7 @@ impl Ses {
             Feedback::Complaint => delta.complaints = 1,
             Feedback::Reject => delta.rejects = 1,
         }
-        let mut tx = self.store.write()?;
+        let mut tx = self.store.write_unversioned()?;
         add(
             &mut tx,
             &message.account,
@@ -76,7 +76,7 @@ impl Ses {
 impl Ses {
     /// Records sending events (inside their own transaction).
     pub(crate) fn record_events(&self, events: &[SendingEvent]) -> Result<(), SesError> {
-        let mut tx = self.store.write()?;
+        let mut tx = self.store.write_unversioned()?;
         put_events(&mut tx, events)?;
         tx.commit()?;
         Ok(())
@@ -157,5 +157,9 @@ pub(crate) fn add(
     point.complaints += delta.complaints;
     point.rejects += delta.rejects;
     tx.put(table::STATISTICS, &key, &point)?;
+    metrics::STAT_DELIVERY_ATTEMPTS.add(delta.delivery_attempts);
+    metrics::STAT_BOUNCES.add(delta.bounces);
+    metrics::STAT_COMPLAINTS.add(delta.complaints);
+    metrics::STAT_REJECTS.add(delta.rejects);
     Ok(())
 }

@@ -140,10 +140,10 @@ impl Ses {
         if reasons.is_empty() {
             return Ok((recipients, Vec::new()));
         }
-        let mut tx = self.store.read()?;
+        let snapshot = self.store.snapshot()?;
         let (mut kept, mut suppressed) = (Vec::new(), Vec::new());
         for address in recipients {
-            let entry: Option<SuppressedDestination> = tx.get(
+            let entry = snapshot.get::<SuppressedDestination>(
                 table::SUPPRESSED,
                 &suppression_key(account, region, &address),
             )?;

@@ -209,9 +209,13 @@ impl Ses {
         region: &str,
         name: &str,
     ) -> Result<Template, SesError> {
-        self.store
-            .read()?
-            .get::<Template>(table::TEMPLATES, &scoped_key(account, region, name))?
+        let key = scoped_key(account, region, name);
+        let template = self
+            .store
+            .snapshot()?
+            .get::<Template>(table::TEMPLATES, &key)?;
+        template
+            .map(|t| (*t).clone())
             .ok_or_else(|| SesError::TemplateDoesNotExist(name.to_string()))
     }
 

@@ -51,7 +51,7 @@ const DENIAL_CODES: &[&str] = &[
 ];
 
 /// The audit trail of a data directory, opened read-only (works while the server runs).
-fn open_audit(data_dir: &std::path::Path) -> anyhow::Result<store::Store> {
+pub(crate) fn open_audit(data_dir: &std::path::Path) -> anyhow::Result<store::Store> {
     anyhow::ensure!(
         data_dir.join("sesame.db").is_file(),
         "no Sesame store in {} (sesame.db not found)",
@@ -186,7 +186,7 @@ fn write_text(out: &mut impl Write, e: &AuditEvent) -> std::io::Result<()> {
 }
 
 /// `45s`, `30m`, `1h`, `7d` in milliseconds.
-fn parse_duration_ms(text: &str) -> Result<i64, String> {
+pub(crate) fn parse_duration_ms(text: &str) -> Result<i64, String> {
     let bad = || format!("`{text}` is not a duration such as 45s, 30m, 1h or 7d");
     let unit = text.chars().last().ok_or_else(bad)?;
     let number = &text[..text.len() - unit.len_utf8()];
@@ -204,7 +204,7 @@ fn parse_duration_ms(text: &str) -> Result<i64, String> {
     n.checked_mul(unit_ms).ok_or_else(bad)
 }
 
-fn now_ms() -> i64 {
+pub(crate) fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))

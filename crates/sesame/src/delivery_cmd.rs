@@ -59,6 +59,11 @@ pub struct DeliveryArgs {
     /// --delivery-hostname.
     #[arg(long, requires = "feedback_smtp")]
     feedback_domain: Option<String>,
+    /// Subscribe an http:// endpoint to an SNS topic: TOPIC_ARN=URL (repeatable).
+    /// Configuration set SNS destinations and identity notification topics are POSTed
+    /// there as SNS notifications, signed with SESAME_WEBHOOK_SECRET.
+    #[arg(long = "sns-endpoint", value_name = "TOPIC_ARN=URL")]
+    sns_endpoints: Vec<String>,
 }
 
 impl DeliveryArgs {
@@ -114,34 +119,63 @@ impl DeliveryArgs {
         Ok(Some(config))
     }
 
+    /// The event router (events file, webhook, SNS endpoints), unless mail is only
+    /// captured: then nothing is delivered and no event is produced.
+    pub fn events(
+        &self,
+        store: &store::Store,
+    ) -> anyhow::Result<Option<Arc<delivery::EventRouter>>> {
+        let Some(config) = self.config()? else {
+            if !self.sns_endpoints.is_empty() {
+                tracing::warn!("--sns-endpoint has no effect with --delivery capture");
+            }
+            return Ok(None);
+        };
+        let secret = std::env::var("SESAME_WEBHOOK_SECRET").ok();
+        let webhook = match &self.events_webhook {
+            Some(url) => Some(
+                delivery::webhook::Webhook::parse(url, secret.clone())
+                    .map_err(|e| anyhow::anyhow!(e))?,
+            ),
+            None => None,
+        };
+        let subscriptions = self
+            .sns_endpoints
+            .iter()
+            .map(|spec| delivery::sns::Subscription::parse(spec, secret.clone()))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| anyhow::anyhow!("--sns-endpoint: {e}"))?;
+        let sink = delivery::EventSink::new(self.events_file.as_deref(), webhook)?;
+        let router = delivery::RouterConfig {
+            subscriptions,
+            hostname: config.hostname,
+            outbound: self.outbound(),
+        };
+        let router = delivery::EventRouter::start(sink, store.clone(), router)?;
+        Ok(Some(Arc::new(router)))
+    }
+
     /// Starts the delivery workers (and the feedback listener) unless mail is only
     /// captured. Feedback counts toward the sending account's reputation in `ses`.
     pub async fn start(
         &self,
         store: store::Store,
         master: store::MasterKey,
+        events: Option<Arc<delivery::EventRouter>>,
         ses: Arc<ses::Ses>,
     ) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>> {
-        let Some(config) = self.config()? else {
+        let (Some(config), Some(events)) = (self.config()?, events) else {
             anyhow::ensure!(
                 self.feedback_smtp.is_none(),
                 "--feedback-smtp needs --delivery relay or mx"
             );
             return Ok(Vec::new());
         };
-        let webhook = match &self.events_webhook {
-            Some(url) => Some(
-                delivery::webhook::Webhook::parse(url, std::env::var("SESAME_WEBHOOK_SECRET").ok())
-                    .map_err(|e| anyhow::anyhow!(e))?,
-            ),
-            None => None,
-        };
-        let sink = delivery::EventSink::new(self.events_file.as_deref(), webhook)?;
         let domain = self
             .feedback_domain
             .clone()
             .unwrap_or_else(|| config.hostname.clone());
-        let mut deliverer = delivery::Deliverer::new(store.clone(), master.clone(), config, sink)
+        let mut deliverer = delivery::Deliverer::new(store.clone(), master.clone(), config, events)
             .with_feedback_hook(feedback_hook(ses));
         let listener = match &self.feedback_smtp {
             Some(addr) => {

@@ -5,7 +5,9 @@ mod admin_cmd;
 mod audit_cmd;
 mod delivery_cmd;
 mod doctor_cmd;
+mod export_cmd;
 mod policy_cmd;
+mod replay_cmd;
 mod serve_cmd;
 mod smtp_password_cmd;
 
@@ -38,8 +40,14 @@ enum Command {
     Doctor(doctor_cmd::DoctorArgs),
     /// Show a recorded call by its request id, with the decision trace of a denial.
     Explain(audit_cmd::ExplainArgs),
+    /// Write the whole configuration as one JSON document (secrets only on request).
+    Export(export_cmd::ExportArgs),
+    /// Bring a stopped server's data directory in line with an exported document.
+    Import(export_cmd::ImportArgs),
     /// Print the SES SMTP password of an access key for a region.
     SmtpPassword(smtp_password_cmd::SmtpPasswordArgs),
+    /// Decide the recorded calls of a period again with proposed policies (--replay).
+    Simulate(replay_cmd::SimulateArgs),
     /// Offline policy tools: simulate decisions, validate documents.
     Policy {
         #[command(subcommand)]
@@ -52,8 +60,11 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Serve(args) => serve_cmd::run(*args).map(|()| ExitCode::SUCCESS),
         Command::Policy { command } => policy_cmd::run(command),
+        Command::Simulate(args) => replay_cmd::simulate(args),
         Command::Doctor(args) => doctor_cmd::run(args),
         Command::Explain(args) => audit_cmd::explain(args),
+        Command::Export(args) => export_cmd::export(args).map(|()| ExitCode::SUCCESS),
+        Command::Import(args) => export_cmd::import(args).map(|()| ExitCode::SUCCESS),
         Command::SmtpPassword(args) => smtp_password_cmd::run(args).map(|()| ExitCode::SUCCESS),
         Command::Audit(args) => audit_cmd::run(args).map(|()| ExitCode::SUCCESS),
         Command::Admin { command } => admin_cmd::run(command).map(|()| ExitCode::SUCCESS),

@@ -27,6 +27,8 @@ pub enum PolicyCommand {
         #[arg(long)]
         identity: Option<String>,
     },
+    /// The least-privilege identity policy allowing what a principal did in a period.
+    Generate(crate::replay_cmd::GenerateArgs),
     /// Check a policy document; prints LINE:COL: error|warning: text, exits 1 when invalid.
     Validate {
         /// File to read, or - for standard input.
@@ -57,6 +59,7 @@ pub fn run(command: PolicyCommand) -> anyhow::Result<ExitCode> {
                 ExitCode::from(1)
             })
         }
+        PolicyCommand::Generate(args) => crate::replay_cmd::generate(args),
         PolicyCommand::Validate { file, kind } => {
             let kind = kind.map(|k| match k {
                 Kind::Identity => PolicyKind::Identity,

@@ -87,6 +87,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let _holder = store::DataDirLock::acquire(&args.data_dir)?;
     let backend = store::SqliteBackend::open(&args.data_dir)
         .with_context(|| format!("opening the store in {}", args.data_dir.display()))?;
     let store = store::Store::new(Arc::new(backend));
@@ -119,6 +120,12 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if let Some(server) = dns {
         ses = ses.with_resolver(ses::dns::Resolver::new(server));
     }
+    let events = args.delivery.events(&store)?;
+    if let Some(router) = &events {
+        ses = ses.with_rendering_failure_hook(delivery::EventRouter::rendering_failure_hook(
+            router.clone(),
+        ));
+    }
     let ses = Arc::new(ses);
     let dns_task = dns.map(|_| {
         let every = std::time::Duration::from_secs(args.dns_check_interval);
@@ -126,7 +133,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     });
     let delivery_tasks = args
         .delivery
-        .start(store.clone(), delivery_key, ses.clone())
+        .start(store.clone(), delivery_key, events, ses.clone())
         .await?;
     let smtp_tasks = start_smtp(&args, iam.clone(), ses.clone()).await?;
     let (auditor, audit_writer) = api::Auditor::start(store);

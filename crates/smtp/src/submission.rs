@@ -44,6 +44,7 @@ impl Backend for SmtpBackend {
             user_agent: "SMTP".into(),
             region: self.region.clone(),
             time_ms: ids::now_ms(),
+            decisions: Default::default(),
         };
         let request = SendRequest {
             action: "ses:SendRawEmail",
@@ -59,6 +60,7 @@ impl Backend for SmtpBackend {
             from_arn: None,
             return_path_arn: None,
             configuration_set: None,
+            tags: Vec::new(),
             content: Content::Raw(String::from_utf8_lossy(data).into_owned()),
         };
         self.ses

@@ -2,7 +2,7 @@
 //! database (a 0600 key file in the data directory, or `SESAME_MASTER_KEY`).
 
 use crate::{Result, StoreError};
-use chacha20poly1305::aead::{Aead, KeyInit};
+use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -71,6 +71,38 @@ impl MasterKey {
             .map_err(|_| StoreError::Decrypt)?;
         String::from_utf8(plain).map_err(|_| StoreError::Decrypt)
     }
+
+    /// Seals `plain` into an opaque hex token bound to `purpose` (authenticated
+    /// additional data): a token opens only with the same key and the same purpose,
+    /// so tokens of one kind cannot be passed off as another or as sealed secrets.
+    pub fn seal_token(&self, purpose: &str, plain: &str) -> Result<String> {
+        let nonce = random_bytes::<12>()?;
+        let payload = Payload {
+            msg: plain.as_bytes(),
+            aad: purpose.as_bytes(),
+        };
+        let ciphertext = ChaCha20Poly1305::new(&self.0)
+            .encrypt(Nonce::from_slice(&nonce), payload)
+            .map_err(|_| StoreError::MasterKey("encryption failed".into()))?;
+        Ok(format!("{}{}", hex(&nonce), hex(&ciphertext)))
+    }
+
+    /// Opens a token of [`MasterKey::seal_token`]; any change to it fails.
+    pub fn open_token(&self, purpose: &str, token: &str) -> Result<String> {
+        let bytes = unhex(token.trim()).ok_or(StoreError::Decrypt)?;
+        if bytes.len() < 12 {
+            return Err(StoreError::Decrypt);
+        }
+        let (nonce, ciphertext) = bytes.split_at(12);
+        let payload = Payload {
+            msg: ciphertext,
+            aad: purpose.as_bytes(),
+        };
+        let plain = ChaCha20Poly1305::new(&self.0)
+            .decrypt(Nonce::from_slice(nonce), payload)
+            .map_err(|_| StoreError::Decrypt)?;
+        String::from_utf8(plain).map_err(|_| StoreError::Decrypt)
+    }
 }
 
 /// Cryptographically random bytes.
@@ -130,5 +162,27 @@ mod tests {
         }
         let other = MasterKey::from_hex(&"11".repeat(32)).unwrap();
         assert!(matches!(other.open(&sealed), Err(StoreError::Decrypt)));
+    }
+
+    #[test]
+    fn tokens_open_only_unchanged_with_their_key_and_purpose() {
+        let key = MasterKey::from_hex(&"22".repeat(32)).unwrap();
+        let token = key
+            .seal_token("authorization-message", "{\"allowed\":false}")
+            .unwrap();
+        assert!(!token.contains("allowed"));
+        assert_eq!(
+            key.open_token("authorization-message", &token).unwrap(),
+            "{\"allowed\":false}"
+        );
+        assert!(key.open_token("other-purpose", &token).is_err());
+        let other = MasterKey::from_hex(&"11".repeat(32)).unwrap();
+        assert!(other.open_token("authorization-message", &token).is_err());
+        let last = token.len() - 1;
+        let flipped = if &token[last..] == "0" { "1" } else { "0" };
+        let tampered = format!("{}{flipped}", &token[..last]);
+        assert!(key.open_token("authorization-message", &tampered).is_err());
+        assert!(key.open_token("authorization-message", "zz").is_err());
+        assert!(key.open_token("authorization-message", "").is_err());
     }
 }

@@ -4,11 +4,16 @@
 //! migrations, and encryption of secrets at rest. It knows nothing of protocols.
 
 mod audit;
+mod cache;
 mod crypto;
+pub mod export;
+mod lock;
 mod sqlite;
 
-pub use audit::{AuditEvent, AuditQuery};
+pub use audit::{AuditEvent, AuditQuery, AuthorizationRecord, ContextEntry, MatchedStatement};
+pub use cache::Snapshot;
 pub use crypto::{random_bytes, MasterKey, SealedSecret};
+pub use lock::DataDirLock;
 pub use sqlite::SqliteBackend;
 
 use serde::de::DeserializeOwned;
@@ -34,6 +39,10 @@ pub enum StoreError {
     NewerSchema { found: i64, known: i64 },
     #[error("a secret could not be decrypted (wrong master key?)")]
     Decrypt,
+    #[error("{0} is in use by a running `sesame serve`; stop it first")]
+    InUse(String),
+    #[error("export document: {0}")]
+    Snapshot(String),
     #[error("I/O error on {path}: {source}")]
     Io {
         path: String,
@@ -63,25 +72,50 @@ pub trait Backend: Send + Sync {
     fn write(&self) -> Result<Box<dyn Tx + '_>>;
     fn append_audit(&self, events: &[AuditEvent]) -> Result<()>;
     fn query_audit(&self, query: &AuditQuery) -> Result<Vec<AuditEvent>>;
+    /// The generation stamp: it takes a new value after every versioned change, as
+    /// seen by every process and node sharing the store.
+    fn generation(&self) -> Result<u64>;
+    /// Gives the generation stamp a value it never had.
+    fn advance_generation(&self) -> Result<()>;
 }
 
-/// The store handle the services use: typed documents over a backend.
+/// The store handle the services use: typed documents over a backend, and a cache
+/// of decoded documents read through [`Snapshot`]s.
 #[derive(Clone)]
 pub struct Store {
     backend: Arc<dyn Backend>,
+    cache: Arc<cache::DocCache>,
 }
 
 impl Store {
     pub fn new(backend: Arc<dyn Backend>) -> Store {
-        Store { backend }
+        Store {
+            backend,
+            cache: Arc::default(),
+        }
     }
 
     pub fn read(&self) -> Result<Docs<'_>> {
-        Ok(Docs(self.backend.read()?))
+        Ok(Docs::new(self.backend.read()?, None))
     }
 
+    /// A write transaction; committing a change advances the store's generation, so
+    /// every snapshot taken afterwards (in any process) sees it.
     pub fn write(&self) -> Result<Docs<'_>> {
-        Ok(Docs(self.backend.write()?))
+        Ok(Docs::new(self.backend.write()?, Some(&*self.backend)))
+    }
+
+    /// A write transaction that leaves the generation alone: only for tables that no
+    /// snapshot reads (the spool, the delivery queue, statistics, events), which
+    /// change on every send and would otherwise keep emptying the cache.
+    pub fn write_unversioned(&self) -> Result<Docs<'_>> {
+        Ok(Docs::new(self.backend.write()?, None))
+    }
+
+    /// Reads the current generation: documents read through the snapshot come from
+    /// the cache when they were read at this generation.
+    pub fn snapshot(&self) -> Result<Snapshot<'_>> {
+        Snapshot::new(self)
     }
 
     pub fn append_audit(&self, events: &[AuditEvent]) -> Result<()> {
@@ -126,11 +160,24 @@ impl Store {
 }
 
 /// A transaction with typed (JSON) document access.
-pub struct Docs<'a>(Box<dyn Tx + 'a>);
+pub struct Docs<'a> {
+    tx: Box<dyn Tx + 'a>,
+    /// Where committing a change advances the generation (versioned writes only).
+    versioned: Option<&'a dyn Backend>,
+    changed: bool,
+}
 
-impl Docs<'_> {
+impl<'a> Docs<'a> {
+    fn new(tx: Box<dyn Tx + 'a>, versioned: Option<&'a dyn Backend>) -> Docs<'a> {
+        Docs {
+            tx,
+            versioned,
+            changed: false,
+        }
+    }
+
     pub fn get<T: DeserializeOwned>(&mut self, table: &str, key: &str) -> Result<Option<T>> {
-        match self.0.get(table, key)? {
+        match self.tx.get(table, key)? {
             None => Ok(None),
             Some(bytes) => decode(table, key, &bytes).map(Some),
         }
@@ -138,23 +185,44 @@ impl Docs<'_> {
 
     pub fn put<T: Serialize>(&mut self, table: &str, key: &str, value: &T) -> Result<()> {
         let bytes = serde_json::to_vec(value).map_err(StoreError::Encode)?;
-        self.0.put(table, key, &bytes)
+        self.changed = true;
+        self.tx.put(table, key, &bytes)
     }
 
     pub fn delete(&mut self, table: &str, key: &str) -> Result<bool> {
-        self.0.delete(table, key)
+        self.changed = true;
+        self.tx.delete(table, key)
     }
 
     pub fn scan<T: DeserializeOwned>(&mut self, table: &str, prefix: &str) -> Result<Vec<T>> {
-        self.0
+        self.tx
             .scan(table, prefix)?
             .into_iter()
             .map(|(key, bytes)| decode(table, &key, &bytes))
             .collect()
     }
 
+    /// Like [`Docs::scan`], with each document's key.
+    pub fn scan_keyed<T: DeserializeOwned>(
+        &mut self,
+        table: &str,
+        prefix: &str,
+    ) -> Result<Vec<(String, T)>> {
+        self.tx
+            .scan(table, prefix)?
+            .into_iter()
+            .map(|(key, bytes)| decode(table, &key, &bytes).map(|doc| (key, doc)))
+            .collect()
+    }
+
+    /// Commits; a versioned change then advances the generation (after the commit,
+    /// so a snapshot that sees the new stamp also sees the change).
     pub fn commit(self) -> Result<()> {
-        self.0.commit()
+        self.tx.commit()?;
+        match self.versioned {
+            Some(backend) if self.changed => backend.advance_generation(),
+            _ => Ok(()),
+        }
     }
 }
 

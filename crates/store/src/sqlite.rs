@@ -1,10 +1,17 @@
 //! The embedded default backend: one SQLite file in WAL mode with synchronous writes,
 //! so a committed write survives `kill -9`. One writer connection (writes are
-//! serialised, as SQLite requires) and a few reader connections.
+//! serialised, as SQLite requires) and a few reader connections. The generation
+//! stamp is an 8-byte file beside the database, read and written with positioned
+//! I/O, so every process on the data directory sees a change at once. The audit log
+//! is a database of its own (`audit.db`, WAL, synced at checkpoints: its records
+//! survive `kill -9` but the last moments of them not a power loss), so its batch
+//! commits never hold up the document writer.
 
 use crate::audit::{AuditEvent, AuditQuery};
 use crate::{Backend, Result, StoreError, Tx};
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
+use std::fs::File;
+use std::os::unix::fs::FileExt;
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 
@@ -17,12 +24,30 @@ const MIGRATIONS: &[&str] = &[
      CREATE INDEX audit_time ON audit (time_ms, event_id);",
 ];
 
+/// Migrations of `audit.db`. Stores made before it kept the log in `sesame.db`'s
+/// `audit` table; opening one moves those records over.
+const AUDIT_MIGRATIONS: &[&str] = &[
+    "CREATE TABLE audit (seq INTEGER PRIMARY KEY, time_ms INTEGER NOT NULL, event_id TEXT NOT NULL UNIQUE,
+        account TEXT NOT NULL, event_name TEXT NOT NULL, event_source TEXT NOT NULL, user_name TEXT NOT NULL,
+        access_key_id TEXT NOT NULL, body TEXT NOT NULL);
+     CREATE INDEX audit_time ON audit (time_ms, event_id);",
+];
+
+const AUDIT_COLUMNS: &str =
+    "time_ms, event_id, account, event_name, event_source, user_name, access_key_id, body";
+
 const READERS: usize = 4;
 
 pub struct SqliteBackend {
     writer: Mutex<Connection>,
     readers: Vec<Mutex<Connection>>,
+    audit_writer: Mutex<Connection>,
+    audit_reader: Mutex<Connection>,
+    /// `None` when a read-only store has no stamp file: nothing is then cached.
+    stamp: Option<File>,
 }
+
+const STAMP_FILE: &str = "sesame.generation";
 
 impl SqliteBackend {
     /// Opens (creating and migrating as needed) `sesame.db` in `data_dir`.
@@ -32,15 +57,35 @@ impl SqliteBackend {
             source,
         })?;
         let path = data_dir.join("sesame.db");
-        let writer = connect(&path)?;
-        migrate(&writer)?;
+        let writer = connect(&path, Durability::Full)?;
+        migrate(&writer, MIGRATIONS)?;
+        let audit_path = data_dir.join("audit.db");
+        let audit_writer = connect(&audit_path, Durability::Normal)?;
+        migrate(&audit_writer, AUDIT_MIGRATIONS)?;
+        move_legacy_audit(&audit_writer, &path)?;
         let readers = (0..READERS)
-            .map(|_| connect(&path).map(Mutex::new))
+            .map(|_| connect(&path, Durability::Full).map(Mutex::new))
             .collect::<Result<_>>()?;
-        Ok(SqliteBackend {
+        let stamp_path = data_dir.join(STAMP_FILE);
+        let stamp = File::options()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&stamp_path)
+            .map_err(|source| StoreError::Io {
+                path: stamp_path.display().to_string(),
+                source,
+            })?;
+        let backend = SqliteBackend {
             writer: Mutex::new(writer),
             readers,
-        })
+            audit_reader: Mutex::new(connect(&audit_path, Durability::Normal)?),
+            audit_writer: Mutex::new(audit_writer),
+            stamp: Some(stamp),
+        };
+        backend.advance_generation()?;
+        Ok(backend)
     }
 
     /// Opens an existing store for reading only, e.g. while `sesame serve` runs on it
@@ -54,11 +99,7 @@ impl SqliteBackend {
                 source: std::io::Error::new(std::io::ErrorKind::NotFound, "no store here"),
             });
         }
-        let conn = Connection::open_with_flags(
-            &path,
-            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )?;
-        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        let conn = open_read_only_connection(&path)?;
         let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
         let known = i64::try_from(MIGRATIONS.len()).unwrap_or(i64::MAX);
         if version > known {
@@ -67,14 +108,22 @@ impl SqliteBackend {
                 known,
             });
         }
-        let reader = Connection::open_with_flags(
-            &path,
-            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )?;
-        reader.busy_timeout(std::time::Duration::from_secs(10))?;
+        // A store no server has opened since the audit log moved keeps it in sesame.db.
+        let audit_path = data_dir.join("audit.db");
+        let audit = || {
+            let at = if audit_path.is_file() {
+                &audit_path
+            } else {
+                &path
+            };
+            open_read_only_connection(at).map(Mutex::new)
+        };
         Ok(SqliteBackend {
             writer: Mutex::new(conn),
-            readers: vec![Mutex::new(reader)],
+            readers: vec![Mutex::new(open_read_only_connection(&path)?)],
+            audit_writer: audit()?,
+            audit_reader: audit()?,
+            stamp: File::open(data_dir.join(STAMP_FILE)).ok(),
         })
     }
 
@@ -88,18 +137,61 @@ impl SqliteBackend {
     }
 }
 
-fn connect(path: &Path) -> Result<Connection> {
+/// How a database's commits reach the disk.
+#[derive(Clone, Copy)]
+enum Durability {
+    /// Every commit is fsynced: it survives a power loss (documents, the spool).
+    Full,
+    /// Commits survive the process (`kill -9`), not the machine: the WAL is synced
+    /// at checkpoints (the audit log, whose writes never hold up a caller).
+    Normal,
+}
+
+fn connect(path: &Path, durability: Durability) -> Result<Connection> {
     let conn = Connection::open(path)?;
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
-    conn.pragma_update(None, "synchronous", "FULL")?;
+    let synchronous = match durability {
+        Durability::Full => "FULL",
+        Durability::Normal => "NORMAL",
+    };
+    conn.pragma_update(None, "synchronous", synchronous)?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     Ok(conn)
 }
 
-fn migrate(conn: &Connection) -> Result<()> {
+fn open_read_only_connection(path: &Path) -> Result<Connection> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    Ok(conn)
+}
+
+/// Moves audit records a store made before `audit.db` existed out of `sesame.db`.
+fn move_legacy_audit(audit: &Connection, main: &Path) -> Result<()> {
+    let main = main.to_str().ok_or_else(|| StoreError::Io {
+        path: main.display().to_string(),
+        source: std::io::Error::new(std::io::ErrorKind::InvalidInput, "path is not UTF-8"),
+    })?;
+    audit.execute("ATTACH DATABASE ?1 AS legacy", [main])?;
+    let moved = audit.execute_batch(&format!(
+        "BEGIN IMMEDIATE;
+         INSERT OR IGNORE INTO main.audit ({AUDIT_COLUMNS}) SELECT {AUDIT_COLUMNS} FROM legacy.audit ORDER BY seq;
+         DELETE FROM legacy.audit;
+         COMMIT;"
+    ));
+    if moved.is_err() {
+        let _ = audit.execute_batch("ROLLBACK");
+    }
+    audit.execute_batch("DETACH DATABASE legacy")?;
+    Ok(moved?)
+}
+
+fn migrate(conn: &Connection, migrations: &[&str]) -> Result<()> {
     let done: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
-    for (i, sql) in MIGRATIONS
+    for (i, sql) in migrations
         .iter()
         .enumerate()
         .skip(usize::try_from(done).unwrap_or(0))
@@ -118,6 +210,19 @@ fn lock(m: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+fn stamp_error(source: std::io::Error) -> StoreError {
+    StoreError::Io {
+        path: STAMP_FILE.into(),
+        source,
+    }
+}
+
+/// Runs a statement without parameters, prepared once per connection.
+fn run_cached(conn: &Connection, sql: &str) -> Result<()> {
+    conn.prepare_cached(sql)?.execute([])?;
+    Ok(())
+}
+
 struct SqliteTx<'a> {
     conn: MutexGuard<'a, Connection>,
     open: bool,
@@ -125,11 +230,14 @@ struct SqliteTx<'a> {
 
 impl<'a> SqliteTx<'a> {
     fn begin(conn: MutexGuard<'a, Connection>, immediate: bool) -> Result<SqliteTx<'a>> {
-        conn.execute_batch(if immediate {
-            "BEGIN IMMEDIATE"
-        } else {
-            "BEGIN"
-        })?;
+        run_cached(
+            &conn,
+            if immediate {
+                "BEGIN IMMEDIATE"
+            } else {
+                "BEGIN"
+            },
+        )?;
         Ok(SqliteTx { conn, open: true })
     }
 }
@@ -177,12 +285,33 @@ impl Tx for SqliteTx<'_> {
 
     fn commit(mut self: Box<Self>) -> Result<()> {
         self.open = false;
-        self.conn.execute_batch("COMMIT")?;
-        Ok(())
+        run_cached(&self.conn, "COMMIT")
     }
 }
 
 impl Backend for SqliteBackend {
+    fn generation(&self) -> Result<u64> {
+        let Some(stamp) = &self.stamp else {
+            return Ok(u64::from_le_bytes(crate::random_bytes()?));
+        };
+        let mut bytes = [0u8; 8];
+        let read = stamp.read_at(&mut bytes, 0).map_err(stamp_error)?;
+        // A stamp file not yet written reads short: the zero generation.
+        Ok(if read == 8 {
+            u64::from_le_bytes(bytes)
+        } else {
+            0
+        })
+    }
+
+    fn advance_generation(&self) -> Result<()> {
+        let Some(stamp) = &self.stamp else {
+            return Ok(());
+        };
+        let fresh: [u8; 8] = crate::random_bytes()?;
+        stamp.write_all_at(&fresh, 0).map_err(stamp_error)
+    }
+
     fn read(&self) -> Result<Box<dyn Tx + '_>> {
         Ok(Box::new(SqliteTx::begin(self.reader(), false)?))
     }
@@ -192,7 +321,7 @@ impl Backend for SqliteBackend {
     }
 
     fn append_audit(&self, events: &[AuditEvent]) -> Result<()> {
-        let conn = lock(&self.writer);
+        let conn = lock(&self.audit_writer);
         let tx = SqliteTx::begin(conn, true)?;
         {
             let mut stmt = tx.conn.prepare_cached(
@@ -217,7 +346,7 @@ impl Backend for SqliteBackend {
     }
 
     fn query_audit(&self, q: &AuditQuery) -> Result<Vec<AuditEvent>> {
-        let conn = self.reader();
+        let conn = lock(&self.audit_reader);
         let mut stmt = conn.prepare_cached(
             "SELECT event_id, body FROM audit
              WHERE (?1 IS NULL OR account = ?1) AND (?2 IS NULL OR event_name = ?2) AND (?3 IS NULL OR user_name = ?3)
@@ -417,6 +546,50 @@ mod tests {
         assert_eq!(
             got.iter().map(|e| e.event_id.as_str()).collect::<Vec<_>>(),
             ["e250", "e0"]
+        );
+    }
+
+    #[test]
+    fn audit_records_of_an_older_store_move_to_the_audit_database() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let old = connect(&dir.path().join("sesame.db"), Durability::Full).unwrap();
+            migrate(&old, MIGRATIONS).unwrap();
+            old.execute(
+                &format!("INSERT INTO audit ({AUDIT_COLUMNS}) VALUES (5, 'old-1', '111', 'ListUsers', 'iam.amazonaws.com', 'alice', 'AKIA', ?1)"),
+                [r#"{"event_id":"old-1","time_ms":5,"account":"111","event_name":"ListUsers","event_source":"iam.amazonaws.com","user_name":"alice","access_key_id":"AKIA","trace":[],"detail":{}}"#],
+            )
+            .unwrap();
+        }
+        let backend = SqliteBackend::open(dir.path()).unwrap();
+        let found = backend
+            .query_audit(&AuditQuery {
+                limit: 10,
+                ..AuditQuery::default()
+            })
+            .unwrap();
+        assert_eq!(
+            found
+                .iter()
+                .map(|e| e.event_id.as_str())
+                .collect::<Vec<_>>(),
+            ["old-1"]
+        );
+        let left: i64 = lock(&backend.writer)
+            .query_row("SELECT count(*) FROM audit", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(left, 0, "moved, not copied");
+        drop(backend);
+        let reopened = SqliteBackend::open(dir.path()).unwrap();
+        assert_eq!(
+            reopened
+                .query_audit(&AuditQuery {
+                    limit: 10,
+                    ..AuditQuery::default()
+                })
+                .unwrap()
+                .len(),
+            1
         );
     }
 }

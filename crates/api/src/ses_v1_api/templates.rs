@@ -2,7 +2,7 @@
 //! DeleteTemplate, ListTemplates, TestRenderTemplate, SendTemplatedEmail,
 //! SendBulkTemplatedEmail.
 
-use super::{count_members, destination, err, strings};
+use super::{count_members, destination, err, message_tags, strings};
 use crate::protocol::{ApiError, Call, Params};
 use crate::xml::Xml;
 use ses::{
@@ -124,6 +124,11 @@ fn templated_request(
     if name.is_none() && arn.is_none() {
         return Err(ApiError::missing("Template"));
     }
+    let tags_param = if action == "ses:SendBulkTemplatedEmail" {
+        "DefaultTags"
+    } else {
+        "Tags"
+    };
     Ok(SendRequest {
         action,
         api_version: "1",
@@ -134,6 +139,7 @@ fn templated_request(
         from_arn: None,
         return_path_arn: p.get("ReturnPathArn").map(str::to_string),
         configuration_set: p.get("ConfigurationSetName").map(str::to_string),
+        tags: message_tags(p, tags_param),
         content: Content::Template {
             source: TemplateSource::Stored { name, arn },
             data: data.to_string(),

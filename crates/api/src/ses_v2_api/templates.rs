@@ -2,7 +2,7 @@
 //! UpdateEmailTemplate, DeleteEmailTemplate, ListEmailTemplates,
 //! TestRenderEmailTemplate, SendBulkEmail.
 
-use super::{bad, epoch_seconds, err, opt_str, page_size, str_field, strings, Rest};
+use super::{bad, epoch_seconds, err, message_tags, opt_str, page_size, str_field, strings, Rest};
 use crate::protocol::{ApiError, Call};
 use serde_json::{json, Value};
 use ses::{
@@ -151,6 +151,7 @@ fn send_bulk(ses: &Ses, call: &Call, body: &Value) -> Result<Value, ApiError> {
         from_arn: opt_str(body, &["FromEmailAddressIdentityArn"]),
         return_path_arn: opt_str(body, &["FeedbackForwardingEmailAddressIdentityArn"]),
         configuration_set: opt_str(body, &["ConfigurationSetName"]),
+        tags: message_tags(body.get("DefaultEmailTags")),
         content: Content::Template {
             source,
             data,

@@ -61,6 +61,7 @@ pub fn info() -> RequestInfo {
         user_agent: "test".into(),
         region: REGION.into(),
         time_ms: iam::ids::now_ms(),
+        decisions: Default::default(),
     }
 }
 
@@ -116,6 +117,7 @@ pub fn simple(from: &str, destination: Destination) -> SendRequest {
         from_arn: None,
         return_path_arn: None,
         configuration_set: None,
+        tags: Vec::new(),
         content: Content::Simple {
             subject: "Hello".into(),
             text: Some("Hi there".into()),
