@@ -189,6 +189,103 @@ def b64(text: str) -> str:
 
 
 # ---------------------------------------------------------------------------
+# The seeds' scenarios, shared by test_ses_seeds.py and test_doctor.py
+# ---------------------------------------------------------------------------
+
+TEXT = "This is for those who cannot read HTML."
+
+
+def simple(sender: str, to: list[str], subject: str, **extra) -> dict:
+    """boto3 SES v1 SendEmail arguments."""
+    return dict(
+        Source=sender,
+        Destination={"ToAddresses": to},
+        Message={"Subject": {"Data": subject}, "Body": {"Text": {"Data": TEXT}}},
+        **extra,
+    )
+
+
+def grant(resource: str, principal: str, version: str = "2012-10-17", sid: str = "stmt1532578375047") -> str:
+    return doc(
+        {"Sid": sid, "Effect": "Allow", "Principal": {"AWS": principal}, "Action": SEND_ACTIONS, "Resource": resource},
+        version=version,
+    )
+
+
+def attach(ses, identity: str, name: str, policy: str, region: str = REGION) -> None:
+    """The owner (management account root) attaches a sending authorization policy
+    (SES v2 CreateEmailIdentityPolicy; the v1 calls have a test of their own)."""
+    ses.client("sesv2", region=region).create_email_identity_policy(
+        EmailIdentity=identity, PolicyName=name, Policy=policy
+    )
+
+
+# (condition, how to send: From, recipients, extra CLI args, extra boto3 args)
+DENY_CASES = [
+    pytest.param(
+        {"ForAnyValue:StringLike": {"ses:Recipients": ["*@blocked.example"]}},
+        "news@{d}", ["someone@blocked.example"], (), {},
+        id="ses:Recipients",
+    ),
+    pytest.param(
+        {"StringEquals": {"ses:FromAddress": "noreply@{d}"}},
+        "noreply@{d}", [SIMULATOR], (), {},
+        id="ses:FromAddress",
+    ),
+    pytest.param(
+        {"StringEquals": {"ses:FromDisplayName": "Marketing Team"}},
+        "Marketing Team <news@{d}>", [SIMULATOR], (), {},
+        id="ses:FromDisplayName",
+    ),
+    pytest.param(
+        {"StringEquals": {"ses:FeedbackAddress": "bounces@{d}"}},
+        "news@{d}", [SIMULATOR], ("--return-path", "bounces@{d}"), {"ReturnPath": "bounces@{d}"},
+        id="ses:FeedbackAddress",
+    ),
+    pytest.param(
+        {"DateGreaterThan": {"aws:CurrentTime": "2001-01-01T00:00:00Z"}},
+        "news@{d}", [SIMULATOR], (), {},
+        id="aws:CurrentTime",
+    ),
+    pytest.param(
+        {"NumericGreaterThan": {"aws:EpochTime": "978307200"}},
+        "news@{d}", [SIMULATOR], (), {},
+        id="aws:EpochTime",
+    ),
+    pytest.param(
+        # The endpoint is plain HTTP, so aws:SecureTransport is false.
+        {"Bool": {"aws:SecureTransport": "false"}},
+        "news@{d}", [SIMULATOR], (), {},
+        id="aws:SecureTransport",
+    ),
+    pytest.param(
+        {"IpAddress": {"aws:SourceIp": "127.0.0.1/32"}},
+        "news@{d}", [SIMULATOR], (), {},
+        id="aws:SourceIp",
+    ),
+    pytest.param(
+        # Both the CLI ("... botocore/x") and boto3 ("... Botocore/x") say who they are.
+        {"StringLike": {"aws:UserAgent": "*otocore*"}},
+        "news@{d}", [SIMULATOR], (), {},
+        id="aws:UserAgent",
+    ),
+]
+
+
+
+
+def fill_domain(value, domain: str):
+    """A DENY_CASES value with `{d}` replaced by the test's domain."""
+    if isinstance(value, str):
+        return value.replace("{d}", domain)
+    if isinstance(value, list):
+        return [fill_domain(v, domain) for v in value]
+    if isinstance(value, tuple):
+        return tuple(fill_domain(v, domain) for v in value)
+    return {k: fill_domain(v, domain) for k, v in value.items()}
+
+
+# ---------------------------------------------------------------------------
 # Fixtures
 # ---------------------------------------------------------------------------
 
@@ -415,6 +512,12 @@ def smtp(start_server) -> SmtpEndpoint:
 
 
 __all__ = [
+    "TEXT",
+    "DENY_CASES",
+    "simple",
+    "grant",
+    "attach",
+    "fill_domain",
     "SIMULATOR",
     "SEND_ACTIONS",
     "SesServer",

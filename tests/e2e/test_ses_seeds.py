@@ -32,12 +32,17 @@ import pytest
 
 from e2e_support import ACCOUNT_ID, REGION, ROOT, cli_env, unique
 from ses_fixtures import (  # noqa: F401  (fixtures are used by name)
+    DENY_CASES,
     SEND_ACTIONS,
     SIMULATOR,
+    TEXT,
+    attach,
     b64,
     delegate,
     doc,
     expect_client_error,
+    fill_domain,
+    grant,
     identity_arn,
     new_member,
     not_verified,
@@ -46,11 +51,11 @@ from ses_fixtures import (  # noqa: F401  (fixtures are used by name)
     raw_mime,
     ses,
     ses_denial,
+    simple,
     smtp,
     unique_domain,
 )
 
-TEXT = "This is for those who cannot read HTML."
 HTML = "<h1>Hello World</h1><p>This is a pretty mail with HTML formatting</p>"
 ALLOW_SEND_ALL = doc({"Effect": "Allow", "Action": SEND_ACTIONS, "Resource": "*"})
 
@@ -62,16 +67,6 @@ def cli_send(sender: str, to: list[str], subject: str, *extra: str) -> tuple[str
 
 def cli_send_raw(raw: str, *extra: str) -> tuple[str, ...]:
     return ("ses", "send-raw-email", "--raw-message", json.dumps({"Data": raw}), *extra)
-
-
-def simple(sender: str, to: list[str], subject: str, **extra) -> dict:
-    """boto3 SES v1 SendEmail arguments."""
-    return dict(
-        Source=sender,
-        Destination={"ToAddresses": to},
-        Message={"Subject": {"Data": subject}, "Body": {"Text": {"Data": TEXT}}},
-        **extra,
-    )
 
 
 def v2_simple(sender: str, to: list[str], subject: str, **extra) -> dict:
@@ -238,73 +233,12 @@ def test_smtp_554_access_denied(smtp):
 # 000: explicit denies on each condition key the seed lists
 # ---------------------------------------------------------------------------
 
-# (condition, how to send: From, recipients, extra CLI args, extra boto3 args)
-DENY_CASES = [
-    pytest.param(
-        {"ForAnyValue:StringLike": {"ses:Recipients": ["*@blocked.example"]}},
-        "news@{d}", ["someone@blocked.example"], (), {},
-        id="ses:Recipients",
-    ),
-    pytest.param(
-        {"StringEquals": {"ses:FromAddress": "noreply@{d}"}},
-        "noreply@{d}", [SIMULATOR], (), {},
-        id="ses:FromAddress",
-    ),
-    pytest.param(
-        {"StringEquals": {"ses:FromDisplayName": "Marketing Team"}},
-        "Marketing Team <news@{d}>", [SIMULATOR], (), {},
-        id="ses:FromDisplayName",
-    ),
-    pytest.param(
-        {"StringEquals": {"ses:FeedbackAddress": "bounces@{d}"}},
-        "news@{d}", [SIMULATOR], ("--return-path", "bounces@{d}"), {"ReturnPath": "bounces@{d}"},
-        id="ses:FeedbackAddress",
-    ),
-    pytest.param(
-        {"DateGreaterThan": {"aws:CurrentTime": "2001-01-01T00:00:00Z"}},
-        "news@{d}", [SIMULATOR], (), {},
-        id="aws:CurrentTime",
-    ),
-    pytest.param(
-        {"NumericGreaterThan": {"aws:EpochTime": "978307200"}},
-        "news@{d}", [SIMULATOR], (), {},
-        id="aws:EpochTime",
-    ),
-    pytest.param(
-        # The endpoint is plain HTTP, so aws:SecureTransport is false.
-        {"Bool": {"aws:SecureTransport": "false"}},
-        "news@{d}", [SIMULATOR], (), {},
-        id="aws:SecureTransport",
-    ),
-    pytest.param(
-        {"IpAddress": {"aws:SourceIp": "127.0.0.1/32"}},
-        "news@{d}", [SIMULATOR], (), {},
-        id="aws:SourceIp",
-    ),
-    pytest.param(
-        # Both the CLI ("... botocore/x") and boto3 ("... Botocore/x") say who they are.
-        {"StringLike": {"aws:UserAgent": "*otocore*"}},
-        "news@{d}", [SIMULATOR], (), {},
-        id="aws:UserAgent",
-    ),
-]
-
-
 @pytest.mark.parametrize("condition, sender, to, cli_extra, boto_extra", DENY_CASES)
 def test_explicit_deny_on_condition_key(ses, condition, sender, to, cli_extra, boto_extra):
     domain = unique_domain("deny")
     resource = ses.verify(domain)
 
-    def fill(value):
-        if isinstance(value, str):
-            return value.replace("{d}", domain)
-        if isinstance(value, list):
-            return [fill(v) for v in value]
-        if isinstance(value, tuple):
-            return tuple(fill(v) for v in value)
-        return {k: fill(v) for k, v in value.items()}
-
-    condition, sender, cli_extra, boto_extra = fill(condition), fill(sender), fill(cli_extra), fill(boto_extra)
+    condition, sender, cli_extra, boto_extra = fill_domain((condition, sender, cli_extra, boto_extra), domain)
     name = unique("denied")
     deny = doc({"Effect": "Deny", "Action": SEND_ACTIONS, "Resource": "*", "Condition": condition})
     creds, arn = ses.make_user(name, ("allow-send", ALLOW_SEND_ALL), ("deny", deny))
@@ -411,21 +345,6 @@ def test_scp_denying_ses(ses, organization, new_member):
 # ---------------------------------------------------------------------------
 # 002 / 003: cross-account sending authorization
 # ---------------------------------------------------------------------------
-
-
-def grant(resource: str, principal: str, version: str = "2012-10-17", sid: str = "stmt1532578375047") -> str:
-    return doc(
-        {"Sid": sid, "Effect": "Allow", "Principal": {"AWS": principal}, "Action": SEND_ACTIONS, "Resource": resource},
-        version=version,
-    )
-
-
-def attach(ses, identity: str, name: str, policy: str, region: str = REGION) -> None:
-    """The owner (management account root) attaches a sending authorization policy
-    (SES v2 CreateEmailIdentityPolicy; the v1 calls have a test of their own)."""
-    ses.client("sesv2", region=region).create_email_identity_policy(
-        EmailIdentity=identity, PolicyName=name, Policy=policy
-    )
 
 
 def test_delegate_account_sends_with_source_arn(ses, delegate):

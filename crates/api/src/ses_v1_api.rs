@@ -178,13 +178,7 @@ pub fn handle(state: &AppState, call: &Call, p: &Params) -> Result<Reply, ApiErr
             let data = p.required("RawMessage.Data")?;
             let bytes = ses::mime::base64_decode(data)
                 .ok_or_else(|| ApiError::new(400, "MalformedInput", "Invalid Base64 encoding"))?;
-            let raw = String::from_utf8(bytes).map_err(|_| {
-                ApiError::new(
-                    400,
-                    "InvalidParameterValue",
-                    "RawMessage.Data is not valid UTF-8 text.",
-                )
-            })?;
+            let raw = ses::RawMessage::from(bytes);
             if raw.len() > 10 * 1024 * 1024 {
                 return Err(ApiError::new(
                     400,

@@ -243,8 +243,7 @@ fn send_email(
                 "Message is too long.".into(),
             )));
         }
-        let raw = String::from_utf8(bytes).map_err(|_| bad("Raw.Data is not valid UTF-8 text."))?;
-        ("ses:SendRawEmail", Content::Raw(raw))
+        ("ses:SendRawEmail", Content::Raw(bytes.into()))
     } else if let Some(template) = content.get("Template") {
         let (source, data) = templates::template_content(template)?;
         let content = Content::Template {

@@ -105,6 +105,11 @@ impl Session {
                 addr: addr.to_string(),
                 source,
             })?;
+        tcp.set_nodelay(true)
+            .map_err(|source| ClientError::Connect {
+                addr: addr.to_string(),
+                source,
+            })?;
         let remote_ip = tcp
             .peer_addr()
             .map(|a| a.ip().to_string())
@@ -252,9 +257,13 @@ impl Session {
 
     /// Writes a command without logging it (it may carry credentials).
     async fn command_secret(&mut self, line: &str) -> Result<(), ClientError> {
+        // One write per command: a command split over two writes waits on the
+        // server's delayed ACK (Nagle), about 40 ms per command.
+        let mut bytes = Vec::with_capacity(line.len() + 2);
+        bytes.extend_from_slice(line.as_bytes());
+        bytes.extend_from_slice(b"\r\n");
         let io = self.io.get_mut();
-        io.write_all(line.as_bytes()).await?;
-        io.write_all(b"\r\n").await?;
+        io.write_all(&bytes).await?;
         io.flush().await?;
         Ok(())
     }

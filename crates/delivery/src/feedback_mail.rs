@@ -33,7 +33,7 @@ pub fn build(
             bounce_report(event, host),
         ),
     };
-    let headers: String = crate::events::parse_headers(&message.raw)
+    let headers: String = crate::events::parse_headers(&message.raw.text())
         .iter()
         .map(|(n, v)| format!("{n}: {v}\r\n"))
         .collect();
@@ -55,7 +55,7 @@ pub fn build(
         region: message.region.clone(),
         source: String::new(),
         destination: vec![message.source.clone()],
-        raw,
+        raw: raw.into(),
         created_ms: now_ms,
         from_identity: String::new(),
         configuration_set: None,
@@ -141,7 +141,7 @@ mod tests {
             region: "us-east-1".into(),
             source: "bounces@example.com".into(),
             destination: vec!["gone@example.net".into()],
-            raw: "From: a@example.com\r\nSubject: hi\r\n\r\nbody\r\n".into(),
+            raw: String::from("From: a@example.com\r\nSubject: hi\r\n\r\nbody\r\n").into(),
             created_ms: 0,
             from_identity: "arn:aws:ses:us-east-1:111122223333:identity/example.com".into(),
             configuration_set: None,
@@ -162,14 +162,19 @@ mod tests {
         assert_eq!(dsn.destination, vec!["bounces@example.com"]);
         assert_eq!(dsn.source, "", "null reverse-path");
         assert!(dsn.from_identity.is_empty());
-        assert!(dsn.raw.contains("report-type=delivery-status"));
+        assert!(dsn.raw.text().contains("report-type=delivery-status"));
         assert!(dsn
             .raw
+            .text()
             .contains("Final-Recipient: rfc822; gone@example.net\r\n"));
         assert!(dsn
             .raw
+            .text()
             .contains("Diagnostic-Code: smtp; 550 5.1.1 no  such\r\n"));
-        assert!(dsn.raw.contains("\r\nSubject: hi\r\n"), "original headers");
+        assert!(
+            dsn.raw.text().contains("\r\nSubject: hi\r\n"),
+            "original headers"
+        );
     }
 
     #[test]
@@ -186,14 +191,16 @@ mod tests {
             0,
         );
         assert_eq!(arf.destination, vec!["bounces@example.com"]);
-        assert!(arf.raw.starts_with("From: complaints@mta.test\r\n"));
-        assert!(arf.raw.contains("report-type=feedback-report"));
+        assert!(arf.raw.text().starts_with("From: complaints@mta.test\r\n"));
+        assert!(arf.raw.text().contains("report-type=feedback-report"));
         assert!(arf
             .raw
+            .text()
             .contains("Content-Type: message/feedback-report\r\n"));
-        assert!(arf.raw.contains("Feedback-Type: abuse\r\n"));
+        assert!(arf.raw.text().contains("Feedback-Type: abuse\r\n"));
         assert!(arf
             .raw
+            .text()
             .contains("Original-Rcpt-To: <angry@example.net>\r\n"));
     }
 }

@@ -12,6 +12,7 @@ pub mod dns;
 pub mod events;
 mod feedback_mail;
 pub mod inbound;
+mod journal;
 mod mx;
 mod notification;
 pub mod reply;

@@ -194,12 +194,16 @@ impl Routing {
 /// full queue holds no message bodies.
 fn header_copy(message: &StoredMessage) -> StoredMessage {
     let mut copy = message.clone();
-    let end = ["\r\n\r\n", "\n\n"]
+    let bytes = message.raw.as_bytes();
+    let end = [&b"\r\n\r\n"[..], b"\n\n"]
         .iter()
-        .filter_map(|blank| copy.raw.find(blank).map(|i| i + blank.len() / 2))
+        .filter_map(|blank| {
+            let at = bytes.windows(blank.len()).position(|w| w == *blank)?;
+            Some(at + blank.len() / 2)
+        })
         .min();
     if let Some(end) = end {
-        copy.raw.truncate(end);
+        copy.raw = bytes[..end].to_vec().into();
     }
     copy
 }
@@ -241,9 +245,12 @@ mod tests {
             "created_ms": 0, "from_identity": "", "configuration_set": null,
         }))
         .unwrap();
-        assert_eq!(header_copy(&message).raw, "Subject: x\r\nFrom: a@b\r\n");
+        assert_eq!(
+            header_copy(&message).raw.text(),
+            "Subject: x\r\nFrom: a@b\r\n"
+        );
         message.raw = "Subject: x\nFrom: a@b\n\nbody\n".into();
-        assert_eq!(header_copy(&message).raw, "Subject: x\nFrom: a@b\n");
+        assert_eq!(header_copy(&message).raw.text(), "Subject: x\nFrom: a@b\n");
     }
 
     #[test]

@@ -1,12 +1,14 @@
 //! The delivery workers: a dispatcher task scans the durable queue for due
 //! deliveries, groups them by destination and starts one task per group, which
 //! opens (and reuses) one connection within a per-destination limit. Every outcome
-//! is committed to the store right after the remote reply, before anything else.
+//! is committed to the store right after the remote reply, before anything else
+//! (concurrent connections share one commit, see [`crate::journal`]).
 
 use crate::bounce::{self, Classification};
 use crate::client::{ClientError, RecipientResult, Session, SessionOptions};
 use crate::config::{Config, Mode};
 use crate::events::{self, BouncedRecipient, DeliveryInfo};
+use crate::journal::{Journal, JournalError, Record};
 use crate::reply::Reply;
 use crate::router::EventRouter;
 use crate::simulator::{self, Scenario};
@@ -55,6 +57,7 @@ pub struct Deliverer {
     master: MasterKey,
     pub(crate) config: Config,
     pub(crate) events: Arc<EventRouter>,
+    journal: Journal,
     pub(crate) feedback: Option<FeedbackHook>,
     /// Return paths by VERP, when a feedback listener receives reports for them.
     pub(crate) verp: Option<Verp>,
@@ -83,6 +86,7 @@ impl Deliverer {
         events: Arc<EventRouter>,
     ) -> Deliverer {
         Deliverer {
+            journal: Journal::start(store.clone()),
             store,
             master,
             connections: Arc::new(Semaphore::new(config.max_connections.max(1))),
@@ -236,7 +240,7 @@ impl Deliverer {
         destination: &str,
         key: &str,
         session: &mut Option<Session>,
-    ) -> Result<(), store::StoreError> {
+    ) -> Result<(), JournalError> {
         let store = self.store.clone();
         let key_owned = key.to_string();
         let loaded = tokio::task::spawn_blocking(move || load(&store, &key_owned))
@@ -412,7 +416,7 @@ impl Deliverer {
         message: &StoredMessage,
         outcomes: Vec<(String, Outcome)>,
         remote_ip: &str,
-    ) -> Result<(), store::StoreError> {
+    ) -> Result<(), JournalError> {
         let now = now_ms();
         let gave_up = now - delivery.created_ms >= millis(self.config.max_age);
         let mut updated = delivery.clone();
@@ -471,11 +475,13 @@ impl Deliverer {
             .recipients
             .iter()
             .all(|r| r.state != RecipientState::Pending);
-        let store = self.store.clone();
-        let key_owned = key.to_string();
-        tokio::task::spawn_blocking(move || save(&store, &key_owned, &updated, finished))
-            .await
-            .unwrap_or(Ok(()))?;
+        self.journal
+            .save(Record {
+                key: key.to_string(),
+                delivery: updated,
+                finished,
+            })
+            .await?;
         metrics::delivery(metrics::DeliveryResult::Delivered, delivered.len());
         metrics::delivery(metrics::DeliveryResult::Bounced, bounced.len());
         metrics::delivery(metrics::DeliveryResult::Deferred, deferred.len());
@@ -663,22 +669,6 @@ fn load(
             Ok(None)
         }
     }
-}
-
-/// Writes the new state of a delivery; a finished one leaves the queue.
-fn save(
-    store: &Store,
-    key: &str,
-    delivery: &QueuedDelivery,
-    finished: bool,
-) -> Result<(), store::StoreError> {
-    let mut tx = store.write_unversioned()?;
-    if finished {
-        tx.delete(TABLE, key)?;
-    } else {
-        tx.put(TABLE, key, delivery)?;
-    }
-    tx.commit()
 }
 
 pub(crate) fn feedback_id(message_id: &str) -> String {

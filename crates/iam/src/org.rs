@@ -475,6 +475,23 @@ impl Iam {
             levels(self, tx, &org, &acct, RCP_TYPE).map(Some)
         })
     }
+
+    /// The target of each policy level of `account`, in the order of [`Levels`]: the
+    /// root, its OUs down to the account's parent, then the account itself. Empty
+    /// when the account is in no organization.
+    pub fn level_targets(&self, account: &str) -> Result<Vec<String>, IamError> {
+        self.read(|tx| {
+            let Some(org) = organization(tx)? else {
+                return Ok(Vec::new());
+            };
+            let Some(acct) = org_account(tx, account)? else {
+                return Ok(Vec::new());
+            };
+            let mut targets = chain(tx, &org, acct.parent_id.as_deref().unwrap_or(&org.root_id))?;
+            targets.push(acct.id);
+            Ok(targets)
+        })
+    }
 }
 
 // ---- views -------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ use crate::model::{Identity, IdentityKind};
 use crate::send::send_context;
 use crate::{Ses, SesError};
 use iam::{ids, Caller, CallerKind, RequestInfo};
-use policy::{Decision, Layer, Outcome};
+use policy::{Decision, Layer, Outcome, StatementRef};
 
 /// What to check: one send, as a principal would make it.
 #[derive(Debug, Clone)]
@@ -21,9 +21,65 @@ pub struct DoctorRequest {
     pub return_path: Option<String>,
     /// Check the SMTP path (ses:SendRawEmail, SMTP credentials) instead of SendEmail.
     pub smtp: bool,
+    /// Check an API raw send (ses:SendRawEmail) instead of SendEmail.
+    pub raw: bool,
     pub source_ip: String,
     pub secure_transport: bool,
+    /// The User-Agent the send would carry (aws:UserAgent); a default names doctor.
+    pub user_agent: Option<String>,
+    /// The SMTP username and password the client uses, to check against the key.
+    pub smtp_credentials: Option<SmtpCredentials>,
 }
+
+/// SMTP AUTH credentials as a mail client holds them.
+#[derive(Clone)]
+pub struct SmtpCredentials {
+    /// The access key id.
+    pub username: String,
+    pub password: String,
+}
+
+impl std::fmt::Debug for SmtpCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmtpCredentials")
+            .field("username", &self.username)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Regions an SMTP password may have been derived for (to recognise one made for
+/// another region than the endpoint's).
+const SES_REGIONS: &[&str] = &[
+    "us-east-1",
+    "us-east-2",
+    "us-west-1",
+    "us-west-2",
+    "ca-central-1",
+    "sa-east-1",
+    "eu-west-1",
+    "eu-west-2",
+    "eu-west-3",
+    "eu-central-1",
+    "eu-central-2",
+    "eu-north-1",
+    "eu-south-1",
+    "af-south-1",
+    "me-south-1",
+    "me-central-1",
+    "il-central-1",
+    "ap-south-1",
+    "ap-south-2",
+    "ap-northeast-1",
+    "ap-northeast-2",
+    "ap-northeast-3",
+    "ap-southeast-1",
+    "ap-southeast-2",
+    "ap-southeast-3",
+    "us-gov-west-1",
+    "us-gov-east-1",
+];
+
+const SEND_ACTIONS: [&str; 2] = ["ses:SendEmail", "ses:SendRawEmail"];
 
 /// One line of the checklist.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -81,10 +137,10 @@ impl Ses {
         let info = RequestInfo {
             source_ip: req.source_ip.clone(),
             secure_transport: req.secure_transport,
-            user_agent: if req.smtp {
-                "SMTP".into()
-            } else {
-                "aws-cli/doctor".into()
+            user_agent: match (&req.user_agent, req.smtp) {
+                (Some(agent), _) => agent.clone(),
+                (None, true) => "SMTP".into(),
+                (None, false) => "aws-cli/doctor".into(),
             },
             region: req.region.clone(),
             time_ms: ids::now_ms(),
@@ -136,7 +192,7 @@ impl Ses {
                 }
             }
         }
-        let action = if req.smtp {
+        let action = if req.smtp || req.raw {
             "ses:SendRawEmail"
         } else {
             "ses:SendEmail"
@@ -146,11 +202,15 @@ impl Ses {
         for identity in &involved {
             checks.push(self.authorization_check(&caller, &info, action, identity, &context)?);
         }
-        checks.extend(self.account_checks(&caller, &info, &recipients)?);
+        let owner = Some(&involved[0].account).filter(|a| **a != caller.account);
+        checks.extend(self.account_checks(&caller, &info, &recipients, owner)?);
         Ok(checks)
     }
 
     fn credentials_check(&self, caller: &Caller, req: &DoctorRequest) -> Check {
+        if let (true, Some(credentials)) = (req.smtp, &req.smtp_credentials) {
+            return self.smtp_credentials_check(caller, &req.region, credentials);
+        }
         match (caller.kind, req.smtp) {
             (CallerKind::AssumedRole, true) => Check::fail(
                 "credentials",
@@ -163,6 +223,67 @@ impl Ses {
             ),
             _ => Check::pass("credentials", format!("requests must be signed for region {}", req.region)),
         }
+    }
+
+    /// The SMTP username must be an access key of the principal, and the password the
+    /// one derived from its secret for the endpoint's region.
+    fn smtp_credentials_check(
+        &self,
+        caller: &Caller,
+        region: &str,
+        given: &SmtpCredentials,
+    ) -> Check {
+        let key = &given.username;
+        let derive = format!("sesame smtp-password --access-key-id {key} --region {region}");
+        let owner = match self.iam.caller(key) {
+            Ok(owner) => owner,
+            Err(_) => {
+                return Check::fail(
+                    "credentials",
+                    format!("the SMTP username {key} is not an access key id of this server"),
+                    format!("use the access key id of {} as SMTP username", caller.arn),
+                )
+            }
+        };
+        if owner.is_temporary() {
+            return Check::fail(
+                "credentials",
+                format!("the SMTP username {key} is a temporary (role session) access key; SMTP accepts only long-term keys of IAM users"),
+                "create an IAM user with an access key and derive its SMTP password".into(),
+            );
+        }
+        if owner.arn != caller.arn {
+            return Check::fail(
+                "credentials",
+                format!(
+                    "the SMTP username {key} is an access key of {}, not of {}",
+                    owner.arn, caller.arn
+                ),
+                format!(
+                    "use an access key of {}, or run doctor with --principal {}",
+                    caller.arn, owner.arn
+                ),
+            );
+        }
+        let derived = |r: &str| sigv4::ses_smtp_password(owner.secret(), r);
+        if derived(region) == given.password {
+            return Check::pass(
+                "credentials",
+                format!("the SMTP password is the one derived from access key {key} for {region}"),
+            );
+        }
+        let detail = if given.password == owner.secret() {
+            format!("the SMTP password is the secret access key of {key} itself, not the SMTP password derived from it")
+        } else if let Some(other) = SES_REGIONS.iter().find(|r| derived(r) == given.password) {
+            format!("the SMTP password of access key {key} was derived for region {other}, but the SMTP endpoint of {region} accepts only passwords derived for {region}")
+        } else {
+            format!("the SMTP password is not derived from the secret of access key {key} for any region (a rotated key, or a mistyped password)")
+        };
+        Check::fail(
+            "credentials",
+            detail,
+            format!("derive the password for {region}: {derive}"),
+        )
     }
 
     /// Which verified identity covers `address`; records the check.
@@ -195,13 +316,46 @@ impl Ses {
             Err(SesError::MessageRejected(message)) => {
                 let domain = crate::address::domain_of(address);
                 let fix = match arn {
-                    Some(arn) => format!("the identity {arn} must be verified in {} and cover {address}; the delegate must send in that identity's region", info.region),
+                    Some(arn) => self.owner_identity_fix(address, arn, &info.region)?,
                     None => format!("verify {address} (aws ses verify-email-identity --email-address {address}) or its domain {domain} in region {}, or send from an address of a verified domain", info.region),
                 };
                 checks.push(Check::fail(name, message, fix));
                 Ok(None)
             }
             Err(other) => Err(other),
+        }
+    }
+
+    /// Why the owner's identity named by `arn` does not cover `address` in `region`:
+    /// another region (sending authorization works only in the identity's region),
+    /// an identity verified elsewhere, or one that does not cover the address.
+    fn owner_identity_fix(
+        &self,
+        address: &str,
+        arn: &str,
+        region: &str,
+    ) -> Result<String, SesError> {
+        let Some([_, _, _, arn_region, account, resource]) = policy::arn::split(arn) else {
+            return Ok(format!(
+                "{arn} is not an SES identity ARN (arn:aws:ses:REGION:ACCOUNT:identity/NAME)"
+            ));
+        };
+        let name = resource.strip_prefix("identity/").unwrap_or(resource);
+        if arn_region != region {
+            return Ok(format!("the identity ARN {arn} is in region {arn_region}, but the send goes to {region}: sending authorization works only in the identity's region, so send through the {arn_region} endpoint (--region {arn_region})"));
+        }
+        match self.load_identity(account, region, name)? {
+            Some(i) if i.verified => Ok(format!("identity {name} of account {account} does not cover {address}: send from an address of {name}, or name the owner's identity that covers {address}")),
+            Some(_) => Ok(format!("identity {name} of account {account} is not verified in {region} yet: its owner must finish the verification")),
+            None => {
+                for other in SES_REGIONS.iter().filter(|r| **r != region) {
+                    if self.load_identity(account, other, name)?.is_some_and(|i| i.verified) {
+                        let there = format!("arn:aws:ses:{other}:{account}:identity/{name}");
+                        return Ok(format!("account {account} has no identity {name} in {region}; it is verified in {other}: send through the {other} endpoint (--region {other}) with --source-arn {there}"));
+                    }
+                }
+                Ok(format!("account {account} has no verified identity {name} in {region}: its owner must verify it there and attach a sending authorization policy"))
+            }
         }
     }
 
@@ -252,7 +406,7 @@ impl Ses {
                 let mut check = Check::fail(
                     "authorization",
                     detail,
-                    fix_for(&denial.decision, caller, action, identity, &set),
+                    self.fix_for(&denial.decision, caller, action, identity, &set)?,
                 );
                 check.trace = denial.trace;
                 check
@@ -265,6 +419,7 @@ impl Ses {
         caller: &Caller,
         info: &RequestInfo,
         recipients: &[String],
+        owner: Option<&String>,
     ) -> Result<Vec<Check>, SesError> {
         let settings = self.settings(&caller.account, &info.region)?;
         let mut checks = Vec::new();
@@ -291,6 +446,9 @@ impl Ses {
                 Err(e) => Check::fail("sandbox", e.to_string(), format!("verify the recipients in account {} ({}), or get production access for it (sesame admin production-access --account {} --region {})", caller.account, info.region, caller.account, info.region)),
             }
         });
+        if let Some(owner) = owner {
+            checks.push(self.owner_sandbox_check(owner, &info.region, recipients)?);
+        }
         let (max, rate) = settings.quota();
         let sent = self
             .quotas
@@ -303,35 +461,177 @@ impl Ses {
         });
         Ok(checks)
     }
+
+    /// Under sending authorization the identity owner's sandbox binds too: a delegate
+    /// reaches unverified recipients only when both accounts have production access.
+    fn owner_sandbox_check(
+        &self,
+        owner: &str,
+        region: &str,
+        recipients: &[String],
+    ) -> Result<Check, SesError> {
+        if self.settings(owner, region)?.production {
+            return Ok(Check::pass(
+                "owner sandbox",
+                format!("the identity owner, account {owner}, has production access in {region}"),
+            ));
+        }
+        Ok(match self.check_sandbox(owner, region, recipients) {
+            Ok(()) => Check::pass("owner sandbox", format!("the identity owner, account {owner}, is in the sandbox in {region}, and every recipient is a verified identity of it")),
+            Err(e) => Check::fail("owner sandbox", e.to_string(), format!("the identity owner, account {owner}, is in the sandbox in {region}: a delegate reaches unverified recipients only when both accounts have production access, so the owner needs it too (sesame admin production-access --account {owner} --region {region}), or verify the recipients in account {owner}")),
+        })
+    }
+
+    /// The smallest change that would let the send through.
+    fn fix_for(
+        &self,
+        d: &Decision,
+        caller: &Caller,
+        action: &str,
+        identity: &Identity,
+        set: &policy::PolicySet,
+    ) -> Result<String, SesError> {
+        let arn = identity.arn();
+        let by = d
+            .statement
+            .map(|s| policy::trace::describe(set, s))
+            .unwrap_or_default();
+        Ok(match (d.outcome, d.denied_by) {
+            (Outcome::ExplicitDeny, Some(Layer::Scp)) => match d.statement {
+                Some(s) => self.scp_fix(s, caller, set)?,
+                None => format!("{by} denies {action}: detach that SCP from its target or add an exception for this principal"),
+            },
+            (Outcome::ExplicitDeny, Some(Layer::Resource)) => format!("{by} on identity {} denies: the identity owner (account {}) must remove or narrow that statement", identity.name, identity.account),
+            (Outcome::ExplicitDeny, _) => format!("{by} denies {action}: remove it or narrow its condition"),
+            (_, Some(Layer::Identity)) => identity_fix(caller, action, identity, set),
+            (_, Some(Layer::Boundary)) => format!("add {action} on {arn} to the permissions boundary of {} ({})", caller.arn, policy_name(set.boundary.as_deref())),
+            (_, Some(Layer::Session)) => format!("the session policy passed when the role was assumed does not allow {action}: assume the role again with a session policy that does, or with none"),
+            (_, Some(Layer::Scp)) => self.scp_gap_fix(caller, action, set)?,
+            (_, Some(Layer::Rcp)) => format!("no RCP allows {action} on {arn}: attach an RCP that allows it"),
+            (_, Some(Layer::Resource)) => sending_authorization_fix(caller, action, identity),
+            _ => "no fix needed".into(),
+        })
+    }
+
+    /// `SCP p-… attached to OU ou-… denies ses:* (statement 1): detach it or add an
+    /// exception`, naming the policy, its target and the command that detaches it.
+    fn scp_fix(
+        &self,
+        s: StatementRef,
+        caller: &Caller,
+        set: &policy::PolicySet,
+    ) -> Result<String, SesError> {
+        let policy = set
+            .scps
+            .as_ref()
+            .and_then(|l| l.get(s.level))
+            .and_then(|p| p.get(s.policy));
+        let id = policy
+            .and_then(|p| p.name.clone())
+            .unwrap_or_else(|| "(unnamed)".into());
+        let statement = policy.and_then(|p| p.statements.get(s.statement));
+        let actions = statement
+            .map(|st| st.actions.source.join(", "))
+            .unwrap_or_default();
+        let label = statement
+            .map(policy::policy::Statement::label)
+            .unwrap_or_default();
+        let targets = self
+            .iam
+            .level_targets(&caller.account)
+            .map_err(SesError::from)?;
+        let Some(target) = targets.get(s.level) else {
+            return Ok(format!(
+                "SCP {id} denies {actions} ({label}): detach it or add an exception for {}",
+                caller.arn
+            ));
+        };
+        Ok(format!(
+            "SCP {id} attached to {} denies {actions} ({label}): detach it or add an exception for {} (aws organizations detach-policy --policy-id {id} --target-id {target})",
+            target_label(target),
+            caller.arn
+        ))
+    }
+
+    /// No SCP allows the action at some level (e.g. FullAWSAccess detached from an
+    /// OU): names the first such level's target and what is attached there.
+    fn scp_gap_fix(
+        &self,
+        caller: &Caller,
+        action: &str,
+        set: &policy::PolicySet,
+    ) -> Result<String, SesError> {
+        let ctx = policy::Context::default();
+        let action_lower = action.to_ascii_lowercase();
+        let levels = set.scps.as_deref().unwrap_or_default();
+        let gap = levels.iter().position(|policies| {
+            !policies.iter().flat_map(|p| &p.statements).any(|st| {
+                st.effect == policy::grammar::Effect::Allow
+                    && st.action_matches(&action_lower, &ctx)
+            })
+        });
+        let targets = self.iam.level_targets(&caller.account)?;
+        let (Some(level), Some(target)) = (gap, gap.and_then(|g| targets.get(g))) else {
+            return Ok(format!("no SCP at one level of the organization allows {action}: attach an SCP that allows it (e.g. FullAWSAccess) at that level"));
+        };
+        let attached: Vec<&str> = levels[level]
+            .iter()
+            .filter_map(|p| p.name.as_deref())
+            .collect();
+        let attached = attached.join(", ");
+        Ok(format!(
+            "no SCP attached to {} allows {action} (attached there: {attached}): attach one that does, e.g. aws organizations attach-policy --policy-id {} --target-id {target}",
+            target_label(target),
+            iam::org::FULL_AWS_ACCESS
+        ))
+    }
 }
 
-/// The smallest change that would let the send through.
-fn fix_for(
-    d: &Decision,
-    caller: &Caller,
-    action: &str,
-    identity: &Identity,
-    set: &policy::PolicySet,
-) -> String {
+/// `the root r-…`, `OU ou-…` or `account 123…` for an organization target id.
+fn target_label(id: &str) -> String {
+    if id.starts_with("r-") {
+        format!("the root {id}")
+    } else if id.starts_with("ou-") {
+        format!("OU {id}")
+    } else {
+        format!("account {id}")
+    }
+}
+
+/// No sending authorization policy of the owner's identity allows the delegate: names
+/// the identity's policies (or their absence) and the statement the owner must add.
+fn sending_authorization_fix(caller: &Caller, action: &str, identity: &Identity) -> String {
     let arn = identity.arn();
-    let by = d
-        .statement
-        .map(|s| policy::trace::describe(set, s))
-        .unwrap_or_default();
-    match (d.outcome, d.denied_by) {
-        (Outcome::ExplicitDeny, Some(Layer::Scp)) => format!("{by} denies {action}: detach that SCP from its target or add an exception for this principal"),
-        (Outcome::ExplicitDeny, Some(Layer::Resource)) => format!("{by} on identity {} denies: the identity owner (account {}) must remove or narrow that statement", identity.name, identity.account),
-        (Outcome::ExplicitDeny, _) => format!("{by} denies {action}: remove it or narrow its condition"),
-        (_, Some(Layer::Identity)) => identity_fix(caller, action, identity, set),
-        (_, Some(Layer::Boundary)) => format!("add {action} on {arn} to the permissions boundary of {} ({})", caller.arn, policy_name(set.boundary.as_deref())),
-        (_, Some(Layer::Session)) => format!("the session policy passed when the role was assumed does not allow {action}: assume the role again with a session policy that does, or with none"),
-        (_, Some(Layer::Scp)) => format!("no SCP at one level of the organization allows {action}: attach an SCP that allows it (e.g. FullAWSAccess) at that level"),
-        (_, Some(Layer::Rcp)) => format!("no RCP allows {action} on {arn}: attach an RCP that allows it"),
-        (_, Some(Layer::Resource)) => format!(
-            "the owner of {} (account {}) must add a sending authorization policy allowing {action} for {} (or its account {}) on {arn}: aws ses put-identity-policy --identity {} --policy-name Delegate --policy '{{\"Version\":\"2012-10-17\",\"Statement\":[{{\"Effect\":\"Allow\",\"Principal\":{{\"AWS\":\"{}\"}},\"Action\":[\"ses:SendEmail\",\"ses:SendRawEmail\"],\"Resource\":\"{arn}\"}}]}}'",
-            identity.name, identity.account, caller.arn, caller.account, identity.name, caller.arn
-        ),
-        _ => "no fix needed".into(),
+    let principal = policy_principal(caller);
+    let policies = if identity.policies.is_empty() {
+        format!(
+            "identity {} has no sending authorization policy",
+            identity.name
+        )
+    } else {
+        let names: Vec<String> = identity
+            .policies
+            .keys()
+            .map(|n| format!("\"{n}\""))
+            .collect();
+        format!("the sending authorization policies of identity {} ({}) do not allow {action} for {principal}", identity.name, names.join(", "))
+    };
+    format!(
+        "{policies}: its owner (account {}) must add a statement allowing {action} for {principal} (or its account {}) on {arn}: aws ses put-identity-policy --identity {} --policy-name Delegate --policy '{{\"Version\":\"2012-10-17\",\"Statement\":[{{\"Effect\":\"Allow\",\"Principal\":{{\"AWS\":\"{principal}\"}},\"Action\":[\"ses:SendEmail\",\"ses:SendRawEmail\"],\"Resource\":\"{arn}\"}}]}}'",
+        identity.account, caller.account, identity.name
+    )
+}
+
+/// The ARN a policy's Principal names for the caller: the role for a role session.
+fn policy_principal(caller: &Caller) -> String {
+    match &caller.principal.caller {
+        policy::principal::Caller::AssumedRole { role, .. } => {
+            format!(
+                "arn:{}:iam::{}:role/{role}",
+                caller.principal.partition, caller.account
+            )
+        }
+        _ => caller.arn.clone(),
     }
 }
 
@@ -364,9 +664,28 @@ fn identity_fix(
         CallerKind::AssumedRole => "the role's".to_string(),
         _ => format!("{}'s", caller.arn),
     };
+    if let Some(fix) = sibling_action_fix(action, &policy_principal(caller), set) {
+        return fix;
+    }
     format!(
         "add {action} on {arn} to an identity-based policy of {target}: {{\"Version\":\"2012-10-17\",\"Statement\":[{{\"Effect\":\"Allow\",\"Action\":[\"ses:SendEmail\",\"ses:SendRawEmail\"],\"Resource\":\"{arn}\"}}]}}"
     )
+}
+
+/// A policy that allows the other sending action but not `action` (seed 001: only
+/// ses:SendEmail allowed, the SMTP interface needs ses:SendRawEmail): add it there.
+fn sibling_action_fix(action: &str, principal: &str, set: &policy::PolicySet) -> Option<String> {
+    let sibling = SEND_ACTIONS.into_iter().find(|a| *a != action)?;
+    let ctx = policy::Context::default();
+    let allows =
+        |st: &policy::policy::Statement, a: &str| st.action_matches(&a.to_ascii_lowercase(), &ctx);
+    set.identity.iter().find_map(|p| {
+        let st = p.statements.iter().find(|st| {
+            st.effect == policy::grammar::Effect::Allow && allows(st, sibling) && !allows(st, action)
+        })?;
+        let name = p.name.clone().unwrap_or_else(|| "(unnamed)".into());
+        Some(format!("add {action} to policy \"{name}\" (an identity-based policy of {principal}): its {} allows {sibling} but not {action}", st.label()))
+    })
 }
 
 fn policy_name(p: Option<&policy::Policy>) -> String {

@@ -87,7 +87,7 @@ impl Ses {
             region: identity.region.clone(),
             source: "no-reply-aws@amazon.com".into(),
             destination: vec![identity.name.clone()],
-            raw,
+            raw: raw.into(),
             created_ms: ids::now_ms(),
             from_identity: String::new(),
             configuration_set: None,

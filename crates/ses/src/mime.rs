@@ -1,5 +1,5 @@
 //! Message text: building the MIME message of a simple send, and reading and
-//! rewriting the header block of a raw one (X-SES-* headers are honoured and removed).
+//! reading the header block of a raw one (its X-SES-* headers are honoured; [`crate::RawMessage`] removes them).
 
 /// A header block's fields, unfolded, in order.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -41,25 +41,6 @@ pub fn split(raw: &str) -> (Headers, &str, &str) {
         }
     }
     (Headers(fields), head, body)
-}
-
-/// The header block without fields whose name `drop` accepts (continuation lines go
-/// with their field).
-pub fn without_fields(head: &str, drop: impl Fn(&str) -> bool) -> String {
-    let mut out = String::with_capacity(head.len());
-    let mut skipping = false;
-    for line in head.split_inclusive('\n') {
-        let continuation = line.starts_with([' ', '\t']);
-        if !continuation {
-            skipping = line
-                .split_once(':')
-                .is_some_and(|(name, _)| drop(name.trim()));
-        }
-        if !skipping {
-            out.push_str(line);
-        }
-    }
-    out
 }
 
 /// Splits an address-list header value on commas outside quotes and angle brackets.
@@ -159,7 +140,7 @@ fn encode_header(text: &str) -> String {
     format!("=?UTF-8?B?{}?=", base64(text.as_bytes()))
 }
 
-fn base64(bytes: &[u8]) -> String {
+pub(crate) fn base64(bytes: &[u8]) -> String {
     const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::new();
     for chunk in bytes.chunks(3) {
@@ -231,7 +212,7 @@ mod tests {
     #[test]
     fn splits_unfolds_and_strips_headers() {
         let raw = "From: a@example.com\r\nX-SES-SOURCE-ARN: arn:aws:ses:us-east-1:1:identity/\r\n example.com\r\nTo: \"Doe, J\" <j@x.org>, k@y.org\r\n\r\nbody";
-        let (h, head, body) = split(raw);
+        let (h, _, body) = split(raw);
         assert_eq!(
             h.first("x-ses-source-arn"),
             Some("arn:aws:ses:us-east-1:1:identity/ example.com")
@@ -241,11 +222,6 @@ mod tests {
             ["\"Doe, J\" <j@x.org>", "k@y.org"]
         );
         assert_eq!(body, "body");
-        let stripped = without_fields(head, |n| n.to_ascii_lowercase().starts_with("x-ses-"));
-        assert_eq!(
-            stripped,
-            "From: a@example.com\r\nTo: \"Doe, J\" <j@x.org>, k@y.org\r\n"
-        );
     }
 
     #[test]

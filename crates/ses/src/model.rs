@@ -240,7 +240,7 @@ pub struct StoredMessage {
     pub source: String,
     /// Envelope recipients still to be delivered (suppressed ones removed).
     pub destination: Vec<String>,
-    pub raw: String,
+    pub raw: crate::RawMessage,
     pub created_ms: i64,
     pub from_identity: String,
     pub configuration_set: Option<String>,

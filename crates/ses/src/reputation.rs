@@ -96,7 +96,7 @@ impl Ses {
             region: original.region.clone(),
             source: from.to_string(),
             destination: vec![original.source.clone()],
-            raw,
+            raw: raw.into(),
             created_ms: ids::now_ms(),
             from_identity: String::new(),
             configuration_set: None,

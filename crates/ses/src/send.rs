@@ -13,7 +13,7 @@ use crate::model::{
 };
 use crate::render::RenderError;
 use crate::template::{self, Rendered, TemplateParts, TemplateSource};
-use crate::{mime, Ses, SesError};
+use crate::{mime, RawMessage, Ses, SesError};
 use iam::{ids, Caller, RequestInfo};
 use policy::grammar::Version;
 use policy::Policy;
@@ -49,7 +49,7 @@ pub enum Content {
         reply_to: Vec<String>,
     },
     /// A complete MIME message; its headers supply what parameters leave out.
-    Raw(String),
+    Raw(RawMessage),
     /// A stored or inline template and its data (a JSON object).
     Template {
         source: TemplateSource,
@@ -164,7 +164,7 @@ struct Plan {
 struct Outgoing {
     message_id: String,
     /// The MIME text, or why the template could not be rendered.
-    raw: Result<String, RenderError>,
+    raw: Result<RawMessage, RenderError>,
     recipients: Vec<String>,
 }
 
@@ -189,7 +189,7 @@ impl Ses {
         mut req: SendRequest,
     ) -> Result<SendResult, SesError> {
         if let Content::Raw(raw) = &req.content {
-            let headers = mime::split(raw).0;
+            let headers = mime::split(&raw.text()).0;
             apply_raw_headers(&mut req, &headers);
         }
         check_tags(&req.tags)?;
@@ -397,7 +397,7 @@ impl Ses {
         let message_id = message_id()?;
         let now = ids::now_ms();
         let simple = |subject: &str, text: Option<&str>, html: Option<&str>, reply_to| {
-            mime::build_simple(&mime::Simple {
+            RawMessage::from(mime::build_simple(&mime::Simple {
                 from: &plan.from_header,
                 to: &destination.to,
                 cc: &destination.cc,
@@ -407,7 +407,7 @@ impl Ses {
                 html,
                 message_id: &message_id,
                 date: &mime::rfc5322_date(now),
-            })
+            }))
         };
         let raw = match (&req.content, template) {
             (Content::Raw(raw), _) => Ok(outgoing_raw(raw)),
@@ -517,7 +517,7 @@ impl Ses {
             region: info.region.clone(),
             source,
             destination: kept,
-            raw: String::new(),
+            raw: String::new().into(),
             created_ms: now,
             from_identity: plan.from_identity.arn(),
             configuration_set: req.configuration_set.clone(),
@@ -567,7 +567,8 @@ impl Ses {
                 "From: {}\r\nTo: {}\r\n\r\n",
                 plan.from_header,
                 req.destination.to.join(", ")
-            );
+            )
+            .into();
             hook(&message, &template_name(req), &error.to_string());
         }
         Ok(())
@@ -1022,18 +1023,11 @@ fn client_ip(source: &str) -> String {
 }
 
 /// The message as it leaves Sesame: X-SES-* and Bcc headers removed.
-fn outgoing_raw(raw: &str) -> String {
-    let (_, head, body) = mime::split(raw);
-    let kept = mime::without_fields(head, |name| {
+fn outgoing_raw(raw: &RawMessage) -> RawMessage {
+    raw.without_fields(|name| {
         let n = name.to_ascii_lowercase();
         n.starts_with("x-ses-") || n == "bcc"
-    });
-    let separator = if raw.contains("\r\n\r\n") {
-        "\r\n"
-    } else {
-        "\n"
-    };
-    format!("{kept}{separator}{body}")
+    })
 }
 
 /// A message id in SES's format: 16 hex digits, a UUID, `-000000`.

@@ -88,9 +88,9 @@ fn bulk_sends_report_a_status_per_destination() {
     ));
     let messages = w.messages();
     assert_eq!(messages.len(), 2);
-    assert!(messages[0].raw.contains("Anaya likes angelfish"));
+    assert!(messages[0].raw.text().contains("Anaya likes angelfish"));
     assert!(
-        messages[1].raw.contains("friend likes unknown"),
+        messages[1].raw.text().contains("friend likes unknown"),
         "an empty replacement keeps the defaults"
     );
 

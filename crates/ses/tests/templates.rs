@@ -128,8 +128,14 @@ fn templated_send_renders_or_records_a_rendering_failure() {
     let messages = w.messages();
     assert_eq!(messages.len(), 1);
     assert_eq!(messages[0].message_id, sent.message_id);
-    assert!(messages[0].raw.contains("Subject: Greetings, Anaya!"));
-    assert!(messages[0].raw.contains("Dear Anaya, you like angelfish."));
+    assert!(messages[0]
+        .raw
+        .text()
+        .contains("Subject: Greetings, Anaya!"));
+    assert!(messages[0]
+        .raw
+        .text()
+        .contains("Dear Anaya, you like angelfish."));
 
     // A missing attribute: accepted (a message id), nothing delivered, an event kept.
     req.content = templated("Welcome", r#"{"name":"Liu"}"#);
@@ -199,7 +205,7 @@ fn inline_v2_templates_need_no_stored_template() {
         reply_to: vec![],
     };
     w.ses.send(c, i, req).unwrap();
-    let raw = &w.messages()[0].raw;
+    let raw = w.messages()[0].raw.text().into_owned();
     assert!(raw.contains("Subject: Order 7"));
     assert!(raw.contains("- tea\r\n- cake\r\n"), "{raw}");
 }

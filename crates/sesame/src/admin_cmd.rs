@@ -105,7 +105,8 @@ pub fn run(command: AdminCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn open_ses(data_dir: &std::path::Path) -> anyhow::Result<ses::Ses> {
+/// The SES service over the store of a data directory.
+pub(crate) fn open_ses(data_dir: &std::path::Path) -> anyhow::Result<ses::Ses> {
     let (store, key) = open_store(data_dir)?;
     let iam = Arc::new(iam::Iam::new(store.clone(), key));
     Ok(ses::Ses::new(store, iam, String::new()))

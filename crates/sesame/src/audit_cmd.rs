@@ -23,6 +23,9 @@ pub struct AuditArgs {
     /// Only calls in this account.
     #[arg(long)]
     account: Option<String>,
+    /// Only events from this source: `smtp` for SMTP submissions, or e.g. `ses.amazonaws.com`.
+    #[arg(long)]
+    event_source: Option<String>,
     /// Only calls made within this long ago: 45s, 30m, 1h, 7d.
     #[arg(long, value_parser = parse_duration_ms)]
     since: Option<i64>,
@@ -63,7 +66,8 @@ pub(crate) fn open_audit(data_dir: &std::path::Path) -> anyhow::Result<store::St
 }
 
 /// `sesame explain REQUEST-ID`: the recorded call whose response carried that request
-/// id, with the decision trace behind a denial.
+/// id, with the decision trace behind a denial; for a failed send, doctor's failing
+/// checks and fixes for the same send on the current configuration.
 #[derive(Args)]
 pub struct ExplainArgs {
     /// The request id of the response (`RequestId` in XML errors, `x-amzn-RequestId`).
@@ -102,6 +106,18 @@ pub fn explain(args: ExplainArgs) -> anyhow::Result<std::process::ExitCode> {
                 "    (no authorization trace: the call failed before or after authorization)"
             )?;
         }
+        if let Some(request) = crate::doctor_cmd::request_of_failed_send(event) {
+            writeln!(out, "    doctor, on the configuration as it is now:")?;
+            // The record stands on its own: a doctor that cannot run says so.
+            match crate::doctor_cmd::failing_checks(&args.data_dir, &request) {
+                Ok(lines) => {
+                    for line in lines {
+                        writeln!(out, "    {line}")?;
+                    }
+                }
+                Err(e) => writeln!(out, "    (doctor could not run: {e:#})")?,
+            }
+        }
     }
     out.flush()?;
     Ok(std::process::ExitCode::SUCCESS)
@@ -113,6 +129,7 @@ pub fn run(args: AuditArgs) -> anyhow::Result<()> {
         account: args.account.clone(),
         event_name: args.event_name.clone(),
         user_name: args.user.clone(),
+        event_source: args.event_source.clone(),
         start_ms: args.since.map(|ago| now_ms() - ago),
         limit: args.limit.max(1),
         ..AuditQuery::default()

@@ -135,8 +135,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .delivery
         .start(store.clone(), delivery_key, events, ses.clone())
         .await?;
-    let smtp_tasks = start_smtp(&args, iam.clone(), ses.clone()).await?;
     let (auditor, audit_writer) = api::Auditor::start(store);
+    let smtp_tasks = start_smtp(&args, iam.clone(), ses.clone(), auditor.clone()).await?;
     let state = Arc::new(api::AppState { iam, ses, auditor });
     println!("http listening on {address}");
     tracing::info!(data_dir = %args.data_dir.display(), "sesame serving");
@@ -170,6 +170,7 @@ async fn start_smtp(
     args: &ServeArgs,
     iam: Arc<iam::Iam>,
     ses: Arc<ses::Ses>,
+    auditor: api::Auditor,
 ) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>> {
     let tls = match (&args.tls_cert, &args.tls_key) {
         (Some(cert), Some(key)) => Some(smtp::acceptor(cert, key)?),
@@ -179,6 +180,7 @@ async fn start_smtp(
         iam,
         ses,
         region: args.smtp_region.clone(),
+        audit: Arc::new(move |event| auditor.record(event)),
     });
     let config = smtp::session::Config {
         hostname: "email-smtp.sesame.local".into(),

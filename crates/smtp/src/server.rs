@@ -69,6 +69,8 @@ impl SmtpServer {
 
     async fn connection(self: Arc<Self>, mut stream: TcpStream, implicit_tls: bool) {
         let Ok(peer) = stream.peer_addr() else { return };
+        // Replies are whole lines written at once; don't hold them back for ACKs.
+        let _ = stream.set_nodelay(true);
         if self.connections.fetch_add(1, Ordering::SeqCst) >= self.limits.max_connections {
             self.connections.fetch_sub(1, Ordering::SeqCst);
             let _ = stream
@@ -192,9 +194,13 @@ async fn write_reply<S: AsyncRead + AsyncWrite + Unpin>(
     reply: &str,
     flush: bool,
 ) -> std::io::Result<()> {
+    // One write per reply: a reply split over two writes waits on the peer's delayed
+    // ACK (Nagle), about 40 ms per reply.
+    let mut line = Vec::with_capacity(reply.len() + 2);
+    line.extend_from_slice(reply.as_bytes());
+    line.extend_from_slice(b"\r\n");
     let stream = io.get_mut();
-    stream.write_all(reply.as_bytes()).await?;
-    stream.write_all(b"\r\n").await?;
+    stream.write_all(&line).await?;
     if flush {
         stream.flush().await?;
     }

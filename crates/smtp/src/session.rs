@@ -9,7 +9,12 @@ pub trait Backend {
     /// Who authenticated.
     type Identity;
     /// Checks SMTP credentials; `Err` carries the reply line.
-    fn authenticate(&self, user: &str, password: &str) -> Result<Self::Identity, String>;
+    fn authenticate(
+        &self,
+        user: &str,
+        password: &str,
+        conn: &ConnInfo,
+    ) -> Result<Self::Identity, String>;
     /// Sends one message; `Ok` is the message id, `Err` the full reply line.
     fn submit(
         &self,
@@ -254,12 +259,12 @@ impl<B: Backend> Session<B> {
     }
 
     fn finish(&mut self, backend: &B, user: &str, password: &str) -> String {
-        match backend.authenticate(user, password) {
+        match backend.authenticate(user, password, &self.conn) {
             Ok(identity) => {
                 self.identity = Some(identity);
                 "235 Authentication successful.".into()
             }
-            Err(reply) => reply,
+            Err(reply) => one_line(reply),
         }
     }
 
@@ -311,9 +316,20 @@ impl<B: Backend> Session<B> {
             return TOO_LONG.into();
         };
         match backend.submit(identity, &envelope, data, &self.conn) {
-            Ok(message_id) => format!("250 Ok {message_id}"),
-            Err(reply) => reply,
+            Ok(message_id) => one_line(format!("250 Ok {message_id}")),
+            Err(reply) => one_line(reply),
         }
+    }
+}
+
+/// A reply the backend worded (it may quote message text, e.g. addresses from headers)
+/// as a single line: control characters such as a stray CR become spaces, so no
+/// client input can end the reply early or add lines to it.
+fn one_line(reply: String) -> String {
+    if reply.chars().any(char::is_control) {
+        reply.replace(|c: char| c.is_control(), " ")
+    } else {
+        reply
     }
 }
 

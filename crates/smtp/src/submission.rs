@@ -1,6 +1,8 @@
 //! Submission through Sesame: SES-style SMTP credentials checked against IAM, and
-//! messages handed to the SES send pipeline as `ses:SendRawEmail`.
+//! messages handed to the SES send pipeline as `ses:SendRawEmail`; every AUTH failure
+//! and submission is recorded in the audit trail.
 
+use crate::audit::{self, AuditSink, AuthFailure, Refusal};
 use crate::session::{Backend, ConnInfo, Envelope};
 use iam::{ids, Caller, Iam, RequestInfo};
 use ses::{Content, Destination, SendRequest, Ses, SesError};
@@ -11,6 +13,7 @@ pub struct SmtpBackend {
     pub ses: Arc<Ses>,
     /// The region whose SMTP credentials this listener accepts.
     pub region: String,
+    pub audit: AuditSink,
 }
 
 const INVALID: &str = "535 Authentication Credentials Invalid";
@@ -18,17 +21,17 @@ const INVALID: &str = "535 Authentication Credentials Invalid";
 impl Backend for SmtpBackend {
     type Identity = Arc<Caller>;
 
-    fn authenticate(&self, user: &str, password: &str) -> Result<Arc<Caller>, String> {
-        let caller = self.iam.caller(user).map_err(|_| INVALID.to_string())?;
-        if caller.is_temporary() {
-            return Err(INVALID.into());
-        }
-        let expected = sigv4::ses_smtp_password(caller.secret(), &self.region);
-        if constant_eq(expected.as_bytes(), password.as_bytes()) {
-            Ok(caller)
-        } else {
-            Err(INVALID.into())
-        }
+    fn authenticate(
+        &self,
+        user: &str,
+        password: &str,
+        conn: &ConnInfo,
+    ) -> Result<Arc<Caller>, String> {
+        self.check_credentials(user, password).map_err(|why| {
+            let info = self.request_info(conn);
+            (self.audit)(audit::auth_failure(user, &info, why, INVALID));
+            INVALID.to_string()
+        })
     }
 
     fn submit(
@@ -38,14 +41,7 @@ impl Backend for SmtpBackend {
         data: &[u8],
         conn: &ConnInfo,
     ) -> Result<String, String> {
-        let info = RequestInfo {
-            source_ip: conn.peer.to_string(),
-            secure_transport: conn.tls,
-            user_agent: "SMTP".into(),
-            region: self.region.clone(),
-            time_ms: ids::now_ms(),
-            decisions: Default::default(),
-        };
+        let info = self.request_info(conn);
         let request = SendRequest {
             action: "ses:SendRawEmail",
             api_version: "2",
@@ -61,12 +57,64 @@ impl Backend for SmtpBackend {
             return_path_arn: None,
             configuration_set: None,
             tags: Vec::new(),
-            content: Content::Raw(String::from_utf8_lossy(data).into_owned()),
+            content: Content::Raw(data.to_vec().into()),
         };
-        self.ses
-            .send(who, &info, request)
-            .map(|sent| sent.message_id)
-            .map_err(|e| reply_for(&e))
+        let sent = self.ses.send(who, &info, request);
+        let (request_id, refusal, reply) = match &sent {
+            Ok(sent) => (
+                sent.message_id.clone(),
+                None,
+                format!("250 Ok {}", sent.message_id),
+            ),
+            Err(e) => {
+                let refusal = Refusal {
+                    code: e.v1_code(),
+                    message: e.to_string(),
+                    trace: e.trace(),
+                };
+                (ids::request_id(), Some(refusal), reply_for(e))
+            }
+        };
+        if refusal.is_some() {
+            tracing::info!(request_id, reply, "smtp message refused");
+        }
+        (self.audit)(audit::submission(
+            who,
+            &request_id,
+            &info,
+            &envelope.from,
+            &envelope.to,
+            data.len(),
+            refusal.as_ref(),
+            &reply,
+        ));
+        sent.map(|sent| sent.message_id).map_err(|_| reply)
+    }
+}
+
+impl SmtpBackend {
+    fn check_credentials(&self, user: &str, password: &str) -> Result<Arc<Caller>, AuthFailure> {
+        let caller = self.iam.caller(user).map_err(|_| AuthFailure::UnknownKey)?;
+        if caller.is_temporary() {
+            return Err(AuthFailure::UnknownKey);
+        }
+        let expected = sigv4::ses_smtp_password(caller.secret(), &self.region);
+        if constant_eq(expected.as_bytes(), password.as_bytes()) {
+            Ok(caller)
+        } else {
+            Err(AuthFailure::WrongPassword)
+        }
+    }
+
+    fn request_info(&self, conn: &ConnInfo) -> RequestInfo {
+        RequestInfo {
+            source_ip: conn.peer.to_string(),
+            secure_transport: conn.tls,
+            user_agent: "SMTP".into(),
+            region: self.region.clone(),
+            time_ms: ids::now_ms(),
+            decisions: Default::default(),
+        }
     }
 }
 

@@ -12,7 +12,7 @@ struct Recorder {
 
 impl Backend for Recorder {
     type Identity = String;
-    fn authenticate(&self, user: &str, password: &str) -> Result<String, String> {
+    fn authenticate(&self, user: &str, password: &str, _: &ConnInfo) -> Result<String, String> {
         if user == "AKIAUSER" && password == "right" {
             Ok(user.to_string())
         } else {
@@ -214,6 +214,29 @@ fn limits_and_rejections() {
     assert_eq!(
         s.on_line(&backend, "QUIT"),
         ("221 Bye".to_string(), Next::Close)
+    );
+}
+
+/// Found by fuzzing (fuzz/fuzz_targets/smtp_session.rs): a backend reply quoting
+/// message text with a line break must still be one reply line.
+#[test]
+fn backend_replies_stay_on_one_line() {
+    let backend = Recorder {
+        reject_with: Some("554 Message rejected: <a@b>\r\n250 Ok forged\rx".into()),
+        ..Recorder::default()
+    };
+    let mut s = session(false, true);
+    s.on_line(&backend, "EHLO client");
+    s.on_line(
+        &backend,
+        &format!("AUTH PLAIN {}", b64("\0AKIAUSER\0right")),
+    );
+    s.on_line(&backend, "MAIL FROM:<a@example.com>");
+    s.on_line(&backend, "RCPT TO:<r@example.org>");
+    s.on_line(&backend, "DATA");
+    assert_eq!(
+        s.on_data(&backend, Some(b"x")),
+        "554 Message rejected: <a@b>  250 Ok forged x"
     );
 }
 
