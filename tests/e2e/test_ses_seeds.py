@@ -355,7 +355,9 @@ def test_delegate_account_sends_with_source_arn(ses, delegate):
     resource = ses.verify(domain)
     sender = f"test@{domain}"
     subject = unique("hello-world")
-    send = cli_send(sender, [SIMULATOR], subject, "--html", HTML, "--source-arn", resource)
+    # A regular recipient: mail to the mailbox simulator uses no daily quota.
+    reader = f"reader@{unique_domain('reader')}"
+    send = cli_send(sender, [reader], subject, "--html", HTML, "--source-arn", resource)
 
     expected = ses_denial(delegate.user_arn, "ses:SendEmail", resource)
     assert ses.cli_fails("SendEmail", *send, creds=delegate.user) == ("AccessDenied", expected)
@@ -380,7 +382,7 @@ def test_delegate_account_sends_with_source_arn(ses, delegate):
     sent = ses.aws(*send, creds=delegate.user).json
     got = ses.captured(sent["MessageId"])
     assert got["fromIdentity"] == resource
-    assert got["destination"] == [SIMULATOR] and got["source"] == sender
+    assert got["destination"] == [reader] and got["source"] == sender
     assert got["account"] == delegate.account_id
 
     # Sending limits: the delegate's quota, not the owner's.

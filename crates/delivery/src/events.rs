@@ -170,6 +170,8 @@ pub struct BouncedRecipient {
     pub address: String,
     pub classification: Classification,
     pub diagnostic: String,
+    /// The DSN action: `failed`, or `delayed` in an asynchronous report.
+    pub action: String,
 }
 
 pub fn bounce_event(
@@ -185,7 +187,7 @@ pub fn bounce_event(
         .map(|r| {
             json!({
                 "emailAddress": r.address,
-                "action": "failed",
+                "action": r.action,
                 "status": r.classification.status,
                 "diagnosticCode": r.diagnostic,
             })
@@ -202,6 +204,46 @@ pub fn bounce_event(
             "feedbackId": feedback_id,
             "reportingMTA": format!("dsn; {reporting_mta}"),
         }
+    })
+}
+
+/// A complaint about a delivered message (from an ARF report or the simulator).
+pub struct ComplaintInfo<'a> {
+    pub recipients: &'a [String],
+    pub time_ms: i64,
+    pub feedback_id: &'a str,
+    /// The ARF `Feedback-Type` (`abuse`, …).
+    pub feedback_type: Option<&'a str>,
+    pub user_agent: Option<&'a str>,
+    /// When the receiver got the message (the ARF `Arrival-Date`).
+    pub arrival_date: Option<&'a str>,
+}
+
+pub fn complaint_event(message: &StoredMessage, c: &ComplaintInfo<'_>) -> Value {
+    let recipients: Vec<Value> = c
+        .recipients
+        .iter()
+        .map(|r| json!({"emailAddress": r}))
+        .collect();
+    let mut complaint = serde_json::Map::new();
+    complaint.insert("complainedRecipients".into(), json!(recipients));
+    complaint.insert("timestamp".into(), json!(timestamp(c.time_ms)));
+    complaint.insert("feedbackId".into(), json!(c.feedback_id));
+    complaint.insert("complaintSubType".into(), Value::Null);
+    let optional = [
+        ("complaintFeedbackType", c.feedback_type),
+        ("userAgent", c.user_agent),
+        ("arrivalDate", c.arrival_date),
+    ];
+    for (name, value) in optional {
+        if let Some(v) = value {
+            complaint.insert(name.into(), json!(v));
+        }
+    }
+    json!({
+        "eventType": "Complaint",
+        "mail": mail_object(message),
+        "complaint": Value::Object(complaint),
     })
 }
 

@@ -11,6 +11,8 @@ use crate::events::{self, BouncedRecipient, DeliveryInfo};
 use crate::journal::{Journal, JournalError, Record};
 use crate::reply::Reply;
 use crate::router::EventRouter;
+use crate::simulator::{self, Scenario};
+use crate::verp::Verp;
 use ses::model::StoredMessage;
 use ses::outbound::{QueuedDelivery, RecipientState, TABLE};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -21,28 +23,44 @@ use tokio::sync::{Notify, Semaphore};
 /// Dispatcher rounds between two sweeps for domain identities without DKIM keys.
 const KEY_SWEEP_ROUNDS: u64 = 5;
 
-/// A hard-bounced recipient, as the account-level suppression list records it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HardBounce<'a> {
-    /// The sending account (the delegate's, when a delegate sent).
-    pub account: &'a str,
-    pub region: &'a str,
-    pub address: &'a str,
-    pub message_id: &'a str,
-    pub feedback_id: &'a str,
+/// Feedback the rest of Sesame acts on. `message.account` is the sending account
+/// (the delegate's, when a delegate sent): its reputation and suppression list.
+#[derive(Debug)]
+pub enum Feedback<'a> {
+    /// A hard bounce of `address` (reported now or later, in a DSN).
+    HardBounce {
+        message: &'a StoredMessage,
+        address: &'a str,
+        feedback_id: &'a str,
+    },
+    /// A complaint about the message by `address`.
+    Complaint {
+        message: &'a StoredMessage,
+        address: &'a str,
+        feedback_id: &'a str,
+    },
+    /// An automatic answer (the mailbox simulator's out-of-the-office) from `from` to
+    /// the message's sender, as full MIME text.
+    AutoReply {
+        message: &'a StoredMessage,
+        from: &'a str,
+        raw: String,
+    },
 }
 
-/// Called for every hard-bounced recipient: the place to add it to the account-level
-/// suppression list.
-pub type SuppressHook = Box<dyn Fn(&HardBounce<'_>) + Send + Sync>;
+/// Called for every hard bounce, complaint and automatic answer: the place to count
+/// them toward the sender's reputation, add to its suppression list, send the answer.
+pub type FeedbackHook = Box<dyn Fn(&Feedback<'_>) + Send + Sync>;
 
 pub struct Deliverer {
-    store: Store,
+    pub(crate) store: Store,
     master: MasterKey,
-    config: Config,
-    events: Arc<EventRouter>,
+    pub(crate) config: Config,
+    pub(crate) events: Arc<EventRouter>,
     journal: Journal,
-    suppress: Option<SuppressHook>,
+    pub(crate) feedback: Option<FeedbackHook>,
+    /// Return paths by VERP, when a feedback listener receives reports for them.
+    pub(crate) verp: Option<Verp>,
     in_flight: Mutex<HashSet<String>>,
     destinations: Mutex<HashMap<String, Arc<Semaphore>>>,
     connections: Arc<Semaphore>,
@@ -56,6 +74,8 @@ enum Outcome {
     Failed(Reply),
     /// 4xx or no answer: retried until the maximum age.
     Deferred(Option<Reply>, String),
+    /// The mailbox simulator's bounce: its classification and diagnostic code.
+    SimulatedBounce(Classification, String),
 }
 
 impl Deliverer {
@@ -72,16 +92,28 @@ impl Deliverer {
             connections: Arc::new(Semaphore::new(config.max_connections.max(1))),
             config,
             events,
-            suppress: None,
+            feedback: None,
+            verp: None,
             in_flight: Mutex::new(HashSet::new()),
             destinations: Mutex::new(HashMap::new()),
             wake: Notify::new(),
         }
     }
 
-    pub fn with_suppress_hook(mut self, hook: SuppressHook) -> Deliverer {
-        self.suppress = Some(hook);
+    pub fn with_feedback_hook(mut self, hook: FeedbackHook) -> Deliverer {
+        self.feedback = Some(hook);
         self
+    }
+
+    /// Sends with VERP return paths (see [`crate::verp`]).
+    pub fn with_verp(mut self, verp: Verp) -> Deliverer {
+        self.verp = Some(verp);
+        self
+    }
+
+    /// The VERP return paths in use, if any.
+    pub fn verp(&self) -> Option<&Verp> {
+        self.verp.as_ref()
     }
 
     /// Starts the dispatcher; it runs until the runtime stops.
@@ -226,10 +258,13 @@ impl Deliverer {
             .filter(|r| r.state == RecipientState::Pending)
             .map(|r| r.address.clone())
             .collect();
-        let data = self.prepare(&message).await;
-        let outcomes = self
-            .attempt(destination, &delivery, &message, &pending, &data, session)
-            .await;
+        let outcomes = if delivery.domain == simulator::SIMULATOR_DOMAIN {
+            simulate(&pending)
+        } else {
+            let data = self.prepare(&message).await;
+            self.attempt(destination, &delivery, &message, &pending, &data, session)
+                .await
+        };
         let remote_ip = session
             .as_ref()
             .map(|s| s.remote_ip.clone())
@@ -289,7 +324,7 @@ impl Deliverer {
         let Some(open) = session.as_mut() else {
             return Vec::new();
         };
-        match open.send(&message.source, pending, data).await {
+        match self.send_all(open, message, pending, data).await {
             Ok(results) => results
                 .into_iter()
                 .map(|(rcpt, result)| {
@@ -312,6 +347,41 @@ impl Deliverer {
                 all(&|| failure_outcome(&e))
             }
         }
+    }
+
+    /// One transaction for all recipients, or with VERP one per recipient (each has
+    /// its own return path).
+    async fn send_all(
+        &self,
+        session: &mut Session,
+        message: &StoredMessage,
+        pending: &[String],
+        data: &[u8],
+    ) -> Result<Vec<(String, RecipientResult)>, ClientError> {
+        // Only the accounts' mail gets VERP return paths: Sesame's own (verification,
+        // forwarded feedback with the null sender `<>`) keeps its envelope sender.
+        let verp = self
+            .verp
+            .as_ref()
+            .filter(|_| !message.from_identity.is_empty());
+        let Some(verp) = verp else {
+            return session.send(&message.source, pending, data).await;
+        };
+        let mut results = Vec::with_capacity(pending.len());
+        for rcpt in pending {
+            let index = message
+                .destination
+                .iter()
+                .position(|d| d.eq_ignore_ascii_case(rcpt))
+                .unwrap_or(usize::MAX);
+            let from = verp.return_path(message.created_ms, &message.message_id, index);
+            results.extend(
+                session
+                    .send(&from, std::slice::from_ref(rcpt), data)
+                    .await?,
+            );
+        }
+        Ok(results)
     }
 
     async fn connect(&self, destination: &str, domain: &str) -> Result<Session, ClientError> {
@@ -372,6 +442,16 @@ impl Deliverer {
                         address: address.clone(),
                         classification,
                         diagnostic: text,
+                        action: "failed".into(),
+                    });
+                    RecipientState::Bounced
+                }
+                Outcome::SimulatedBounce(classification, diagnostic) => {
+                    bounced.push(BouncedRecipient {
+                        address: address.clone(),
+                        classification,
+                        diagnostic,
+                        action: "failed".into(),
                     });
                     RecipientState::Bounced
                 }
@@ -417,6 +497,66 @@ impl Deliverer {
         Ok(())
     }
 
+    /// Hands the hard bounces among `bounced` to the feedback hook.
+    pub(crate) fn hard_bounced(
+        &self,
+        message: &StoredMessage,
+        bounced: &[BouncedRecipient],
+        feedback_id: &str,
+    ) {
+        let Some(hook) = &self.feedback else { return };
+        for r in bounced {
+            if r.classification.bounce_type == bounce::BounceType::Permanent {
+                hook(&Feedback::HardBounce {
+                    message,
+                    address: &r.address,
+                    feedback_id,
+                });
+            }
+        }
+    }
+
+    /// What the mailbox simulator does after a delivery: a complaint from
+    /// `complaint@`, an out-of-the-office answer from `ooto@`.
+    fn simulate_after_delivery(&self, message: &StoredMessage, delivered: &[String], now: i64) {
+        for address in delivered {
+            match simulator::scenario(address) {
+                Some(Scenario::Complaint) => {
+                    let feedback_id = feedback_id(&message.message_id);
+                    let arrival = events::timestamp(now);
+                    self.events.publish(
+                        message,
+                        &events::complaint_event(
+                            message,
+                            &events::ComplaintInfo {
+                                recipients: std::slice::from_ref(address),
+                                time_ms: now,
+                                feedback_id: &feedback_id,
+                                feedback_type: Some("abuse"),
+                                user_agent: Some(simulator::USER_AGENT),
+                                arrival_date: Some(&arrival),
+                            },
+                        ),
+                    );
+                }
+                Some(Scenario::AutoReply) => {
+                    if let Some(hook) = &self.feedback {
+                        hook(&Feedback::AutoReply {
+                            message,
+                            from: address,
+                            raw: simulator::auto_reply(
+                                message,
+                                address,
+                                &feedback_id(&message.message_id),
+                            ),
+                        });
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
     #[allow(clippy::too_many_arguments)]
     fn report(
         &self,
@@ -445,27 +585,16 @@ impl Deliverer {
                     },
                 ),
             );
+            self.simulate_after_delivery(message, &recipients, now);
         }
         if !bounced.is_empty() {
             tracing::info!(message_id = %message.message_id, recipients = bounced.len(), "bounced");
             let feedback_id = feedback_id(&message.message_id);
-            for r in &bounced {
-                if r.classification.bounce_type == bounce::BounceType::Permanent {
-                    if let Some(hook) = &self.suppress {
-                        hook(&HardBounce {
-                            account: &message.account,
-                            region: &message.region,
-                            address: &r.address,
-                            message_id: &message.message_id,
-                            feedback_id: &feedback_id,
-                        });
-                    }
-                }
-            }
             self.events.publish(
                 message,
                 &events::bounce_event(message, &bounced, now, mta, &feedback_id),
             );
+            self.hard_bounced(message, &bounced, &feedback_id);
         }
         if report_delay {
             let recipients: Vec<String> = deferred.iter().map(|(a, _)| a.clone()).collect();
@@ -485,7 +614,29 @@ fn bounced_recipient(address: &str, reply: &Reply, gave_up: bool) -> BouncedReci
         address: address.to_string(),
         classification,
         diagnostic: format!("smtp; {}", reply.summary()),
+        action: "failed".into(),
     }
+}
+
+/// The mailbox simulator's answer for each recipient; no connection is made.
+fn simulate(pending: &[String]) -> Vec<(String, Outcome)> {
+    pending
+        .iter()
+        .map(|address| {
+            let outcome = match simulator::scenario(address) {
+                Some(Scenario::Bounce) => {
+                    let (classification, diagnostic) = simulator::unknown_user();
+                    Outcome::SimulatedBounce(classification, diagnostic)
+                }
+                Some(Scenario::SuppressionList) => {
+                    let (classification, diagnostic) = simulator::suppressed();
+                    Outcome::SimulatedBounce(classification, diagnostic)
+                }
+                _ => Outcome::Delivered(simulator::accepted_reply()),
+            };
+            (address.clone(), outcome)
+        })
+        .collect()
 }
 
 /// A session-level failure as the outcome of every recipient.
@@ -520,7 +671,7 @@ fn load(
     }
 }
 
-fn feedback_id(message_id: &str) -> String {
+pub(crate) fn feedback_id(message_id: &str) -> String {
     let random = store::random_bytes::<8>()
         .map(|b| b.iter().map(|x| format!("{x:02x}")).collect::<String>())
         .unwrap_or_default();

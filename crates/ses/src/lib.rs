@@ -23,6 +23,7 @@ mod quota;
 mod raw;
 pub mod render;
 pub mod replay;
+pub mod reputation;
 mod send;
 mod spool;
 mod stats;

@@ -25,12 +25,15 @@ struct Window {
 }
 
 impl Quotas {
-    /// Takes `recipients` from the account's quotas, or says which one is exceeded.
+    /// Takes `recipients` from the account's rate and `daily` of them from its
+    /// 24-hour quota (the mailbox simulator's recipients count toward the rate only),
+    /// or says which one is exceeded.
     pub fn consume(
         &self,
         account: &str,
         region: &str,
         recipients: u64,
+        daily: u64,
         (max_24h, max_rate): (f64, f64),
         now_ms: i64,
     ) -> Result<(), SesError> {
@@ -54,7 +57,7 @@ impl Quotas {
         let elapsed = (now_ms - w.refilled_ms).max(0) as f64 / 1000.0;
         w.tokens = (w.tokens + elapsed * max_rate).min(capacity);
         w.refilled_ms = now_ms;
-        if (w.sent_total + recipients) as f64 > max_24h {
+        if (w.sent_total + daily) as f64 > max_24h {
             return Err(SesError::Throttling(DAILY_QUOTA_EXCEEDED.into()));
         }
         let needed = (recipients as f64).min(capacity);
@@ -64,8 +67,10 @@ impl Quotas {
             ));
         }
         w.tokens -= recipients as f64;
-        w.sent.push_back((now_ms, recipients));
-        w.sent_total += recipients;
+        if daily > 0 {
+            w.sent.push_back((now_ms, daily));
+            w.sent_total += daily;
+        }
         Ok(())
     }
 
@@ -91,24 +96,31 @@ mod tests {
     #[test]
     fn rate_and_daily_limits() {
         let q = Quotas::default();
-        assert!(q.consume("a", "r", 1, (3.0, 1.0), 0).is_ok());
-        let e = q.consume("a", "r", 1, (3.0, 1.0), 100).unwrap_err();
+        assert!(q.consume("a", "r", 1, 1, (3.0, 1.0), 0).is_ok());
+        let e = q.consume("a", "r", 1, 1, (3.0, 1.0), 100).unwrap_err();
         assert_eq!(e.to_string(), "Maximum sending rate exceeded.");
-        assert!(q.consume("a", "r", 1, (3.0, 1.0), 1100).is_ok());
-        assert!(q.consume("a", "r", 1, (3.0, 1.0), 2200).is_ok());
+        assert!(q.consume("a", "r", 1, 1, (3.0, 1.0), 1100).is_ok());
+        assert!(q.consume("a", "r", 1, 1, (3.0, 1.0), 2200).is_ok());
         assert_eq!(
-            q.consume("a", "r", 1, (3.0, 1.0), 3300)
+            q.consume("a", "r", 1, 1, (3.0, 1.0), 3300)
                 .unwrap_err()
                 .to_string(),
             "Daily message quota exceeded."
         );
         assert!(
-            q.consume("b", "r", 1, (3.0, 1.0), 3300).is_ok(),
+            q.consume("b", "r", 1, 1, (3.0, 1.0), 3300).is_ok(),
             "accounts are separate"
         );
         assert!(
-            q.consume("a", "r", 1, (3.0, 1.0), DAY_MS + 10).is_ok(),
+            q.consume("a", "r", 1, 1, (3.0, 1.0), DAY_MS + 10).is_ok(),
             "the window rolls"
         );
+        assert!(
+            q.consume("b", "r", 1, 0, (3.0, 1.0), 4400).is_ok()
+                && q.consume("b", "r", 1, 0, (3.0, 1.0), 5500).is_ok()
+                && q.consume("b", "r", 1, 0, (3.0, 1.0), 6600).is_ok(),
+            "recipients outside the daily quota (the simulator's) do not use it up"
+        );
+        assert_eq!(q.sent_last_24h("b", "r", 6600), 1);
     }
 }

@@ -201,7 +201,7 @@ impl Ses {
         self.check_sandboxes(caller, info, &settings, &plan, &recipients)?;
         let outgoing =
             self.compose(&req, &plan, template.as_ref(), &req.destination, recipients)?;
-        self.consume_quota(caller, info, &settings, outgoing.recipients.len())?;
+        self.consume_quota(caller, info, &settings, &outgoing.recipients)?;
         let message_id = self.deliver(caller, info, &req, &plan, set.as_ref(), outgoing)?;
         Ok(SendResult { message_id })
     }
@@ -247,7 +247,7 @@ impl Ses {
                 let parts = template.as_ref().map(|(parts, _)| (parts.clone(), data));
                 let outgoing =
                     self.compose(req, &plan, parts.as_ref(), &entry.destination, recipients)?;
-                self.consume_quota(caller, info, &settings, outgoing.recipients.len())?;
+                self.consume_quota(caller, info, &settings, &outgoing.recipients)?;
                 self.deliver(caller, info, req, &plan, set.as_ref(), outgoing)
             };
             outcomes.push(match one(&req) {
@@ -475,12 +475,17 @@ impl Ses {
         caller: &Caller,
         info: &RequestInfo,
         settings: &AccountSettings,
-        recipients: usize,
+        recipients: &[String],
     ) -> Result<(), SesError> {
+        let daily = recipients
+            .iter()
+            .filter(|r| !crate::reputation::is_simulator(r))
+            .count();
         self.quotas.consume(
             &caller.account,
             &info.region,
-            recipients as u64,
+            recipients.len() as u64,
+            daily as u64,
             settings.quota(),
             ids::now_ms(),
         )

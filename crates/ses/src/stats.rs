@@ -84,9 +84,10 @@ impl Ses {
 }
 
 /// What accepting `message` adds, written by the spool in the message's own
-/// transaction: its delivery attempts (and the mailbox simulator's immediate bounces
-/// and complaints) in the sending account's statistics, and a bounce event for each
-/// recipient the suppression list held back (these count toward no bounce rate).
+/// transaction: its delivery attempts in the sending account's statistics, and a
+/// bounce event for each recipient the suppression list held back (these count toward
+/// no bounce rate). Bounces and complaints are counted when they happen (the mailbox
+/// simulator's never: they do not touch reputation metrics).
 pub(crate) fn record_accepted(
     tx: &mut Docs<'_>,
     message: &StoredMessage,
@@ -95,18 +96,11 @@ pub(crate) fn record_accepted(
         // Sesame's own mail (verification messages) is not the account's sending.
         return Ok(());
     }
-    let simulated = |local: &str| {
-        message
-            .destination
-            .iter()
-            .filter(|r| is_simulator(r, local))
-            .count() as u64
-    };
     let delta = SendDataPoint {
         timestamp_ms: 0,
         delivery_attempts: message.destination.len() as u64,
-        bounces: simulated("bounce") + simulated("suppressionlist"),
-        complaints: simulated("complaint"),
+        bounces: 0,
+        complaints: 0,
         rejects: 0,
     };
     add(
@@ -139,13 +133,6 @@ fn put_events(tx: &mut Docs<'_>, events: &[SendingEvent]) -> Result<(), store::S
         tx.put(table::EVENTS, &key, e)?;
     }
     Ok(())
-}
-
-/// `local@simulator.amazonses.com`, the mailbox simulator's addresses.
-fn is_simulator(address: &str, local: &str) -> bool {
-    address.rsplit_once('@').is_some_and(|(l, d)| {
-        l.eq_ignore_ascii_case(local) && d.eq_ignore_ascii_case("simulator.amazonses.com")
-    })
 }
 
 /// Adds `delta` to the interval holding `now_ms` (inside the caller's transaction).

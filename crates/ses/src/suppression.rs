@@ -159,7 +159,7 @@ impl Ses {
     }
 }
 
-fn suppression_key(account: &str, region: &str, email: &str) -> String {
+pub(crate) fn suppression_key(account: &str, region: &str, email: &str) -> String {
     scoped_key(account, region, &email.trim().to_ascii_lowercase())
 }
 

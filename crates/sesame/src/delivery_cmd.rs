@@ -1,5 +1,6 @@
 //! The outbound delivery flags of `sesame serve` and the start of the workers.
 
+use anyhow::Context as _;
 use clap::{Args, ValueEnum};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -50,6 +51,14 @@ pub struct DeliveryArgs {
     /// POST each event to this http:// URL (signed with SESAME_WEBHOOK_SECRET).
     #[arg(long)]
     events_webhook: Option<String>,
+    /// Listen here (ADDR:PORT) for bounce reports (DSNs) and complaints (ARF) sent to
+    /// the bounce address; outbound mail then leaves with VERP return paths.
+    #[arg(long)]
+    feedback_smtp: Option<String>,
+    /// Domain of the bounce address (`bounces+TOKEN@DOMAIN`); default: the
+    /// --delivery-hostname.
+    #[arg(long, requires = "feedback_smtp")]
+    feedback_domain: Option<String>,
     /// Subscribe an http:// endpoint to an SNS topic: TOPIC_ARN=URL (repeatable).
     /// Configuration set SNS destinations and identity notification topics are POSTed
     /// there as SNS notifications, signed with SESAME_WEBHOOK_SECRET.
@@ -146,18 +155,82 @@ impl DeliveryArgs {
         Ok(Some(Arc::new(router)))
     }
 
-    /// Starts the delivery workers unless mail is only captured.
-    pub fn start(
+    /// Starts the delivery workers (and the feedback listener) unless mail is only
+    /// captured. Feedback counts toward the sending account's reputation in `ses`.
+    pub async fn start(
         &self,
         store: store::Store,
         master: store::MasterKey,
         events: Option<Arc<delivery::EventRouter>>,
-    ) -> anyhow::Result<Option<tokio::task::JoinHandle<()>>> {
+        ses: Arc<ses::Ses>,
+    ) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>> {
         let (Some(config), Some(events)) = (self.config()?, events) else {
-            return Ok(None);
+            anyhow::ensure!(
+                self.feedback_smtp.is_none(),
+                "--feedback-smtp needs --delivery relay or mx"
+            );
+            return Ok(Vec::new());
         };
-        let deliverer = Arc::new(delivery::Deliverer::new(store, master, config, events));
+        let domain = self
+            .feedback_domain
+            .clone()
+            .unwrap_or_else(|| config.hostname.clone());
+        let mut deliverer = delivery::Deliverer::new(store.clone(), master.clone(), config, events)
+            .with_feedback_hook(feedback_hook(ses));
+        let listener = match &self.feedback_smtp {
+            Some(addr) => {
+                deliverer =
+                    deliverer.with_verp(delivery::verp::Verp::load(&store, &master, &domain)?);
+                let listener = tokio::net::TcpListener::bind(addr)
+                    .await
+                    .with_context(|| format!("binding {addr}"))?;
+                println!("feedback listening on {}", listener.local_addr()?);
+                Some(listener)
+            }
+            None => None,
+        };
+        let deliverer = Arc::new(deliverer);
         tracing::info!(mode = ?self.delivery, "outbound delivery started");
-        Ok(Some(deliverer.start()))
+        let mut tasks = vec![deliverer.clone().start()];
+        if let Some(listener) = listener {
+            tasks.push(tokio::spawn(delivery::inbound::serve(deliverer, listener)));
+        }
+        Ok(tasks)
     }
+}
+
+/// Hard bounces and complaints count toward the sending account and may put the
+/// recipient on its suppression list; automatic answers are sent as Sesame's mail.
+fn feedback_hook(ses: Arc<ses::Ses>) -> delivery::FeedbackHook {
+    use delivery::Feedback;
+    use ses::model::SuppressionReason;
+    Box::new(move |feedback: &Feedback<'_>| {
+        let done = match feedback {
+            Feedback::HardBounce {
+                message,
+                address,
+                feedback_id,
+            } => ses
+                .record_recipient_feedback(message, address, SuppressionReason::Bounce, feedback_id)
+                .map(drop),
+            Feedback::Complaint {
+                message,
+                address,
+                feedback_id,
+            } => ses
+                .record_recipient_feedback(
+                    message,
+                    address,
+                    SuppressionReason::Complaint,
+                    feedback_id,
+                )
+                .map(drop),
+            Feedback::AutoReply { message, from, raw } => {
+                ses.accept_auto_reply(message, from, raw.clone()).map(drop)
+            }
+        };
+        if let Err(e) = done {
+            tracing::error!(error = %e, "recording delivery feedback failed");
+        }
+    })
 }

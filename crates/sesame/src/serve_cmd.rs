@@ -131,7 +131,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         let every = std::time::Duration::from_secs(args.dns_check_interval);
         tokio::spawn(verify_domains_periodically(ses.clone(), every))
     });
-    let delivery_task = args.delivery.start(store.clone(), delivery_key, events)?;
+    let delivery_tasks = args
+        .delivery
+        .start(store.clone(), delivery_key, events, ses.clone())
+        .await?;
     let (auditor, audit_writer) = api::Auditor::start(store);
     let smtp_tasks = start_smtp(&args, iam.clone(), ses.clone(), auditor.clone()).await?;
     let state = Arc::new(api::AppState { iam, ses, auditor });
@@ -146,7 +149,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     // Deliveries in progress are simply cut: the queue is durable, and a delivery
     // not yet recorded as done is retried at the next start.
-    if let Some(task) = delivery_task {
+    for task in delivery_tasks {
         task.abort();
     }
     drop(state);
