@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from e2e_support import ACCOUNT_ID, REGION, unique
+from e2e_support import ACCOUNT_ID, REGION, ROOT, sign_v4, unique
 from ses_fixtures import (  # noqa: F401  (fixtures are used by name)
     DENY_CASES,
     SEND_ACTIONS,
@@ -627,3 +627,34 @@ def test_smtp_credentials_of_another_region(smtp):
     code, report = smtp_doctor(smtp, arn, sender, "--smtp-username", key, password=right)
     assert code == 0 and check(report, "credentials")["passed"], report
     smtp.send(creds, sender, [SIMULATOR], raw_mime(sender, SIMULATOR, unique("pw-ok")))
+
+
+def doctor_api(ses, creds, body: dict) -> tuple[int, dict]:
+    """`POST /v2/email/sesame/doctor`, SigV4-signed like any SES v2 call."""
+    data = json.dumps(body).encode()
+    server = ses.server
+    headers = sign_v4("POST", f"{server.host}:{server.port}", "/v2/email/sesame/doctor", "",
+                      {"Content-Type": "application/json"}, data, creds, "ses", REGION, None)
+    status, _, out = server.raw("POST", "/v2/email/sesame/doctor", data, headers)
+    return status, json.loads(out)
+
+
+def test_doctor_over_the_api_for_an_account_administrator(ses):
+    """The same checklist over the API, for a caller allowed what the IAM policy
+    simulator needs (iam:SimulatePrincipalPolicy on the principal); others are refused."""
+    domain = unique_domain("docapi")
+    ses.verify(domain)
+    ses.verify("to@" + domain)
+    _, arn = ses.make_user(unique("docapi"), ("send", doc({"Effect": "Allow", "Action": "ses:SendEmail", "Resource": f"arn:aws:ses:{REGION}:{ACCOUNT_ID}:identity/other.example"})))
+    request = {"Principal": arn, "From": f"news@{domain}", "To": ["to@" + domain]}
+
+    status, report = doctor_api(ses, ROOT, request)
+    assert status == 200, report
+    _, cli_report = doctor(ses, arn, f"news@{domain}", "to@" + domain)
+    assert report == cli_report, "the API gives the CLI's checklist"
+    assert not report["passed"] and not check(report, "authorization")["passed"]
+
+    outsider, _ = ses.make_user(unique("docapi-no"), ("send", doc({"Effect": "Allow", "Action": "ses:*", "Resource": "*"})))
+    status, refused = doctor_api(ses, outsider, request)
+    assert status == 403, refused
+    assert "iam:SimulatePrincipalPolicy" in refused.get("message", refused.get("Message", ""))
