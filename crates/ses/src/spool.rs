@@ -111,10 +111,11 @@ fn commit_batches(store: &Store, rx: &Receiver<(Pending, Waiter)>, outbound: Out
 
 fn write<'a>(
     store: &Store,
-    messages: impl Iterator<Item = &'a Pending>,
+    messages: impl Iterator<Item = &'a Pending> + Clone,
     outbound: Outbound,
 ) -> Result<(), store::StoreError> {
     let mut tx = store.write_unversioned()?;
+    crate::stats::record_accepted(&mut tx, messages.clone().map(|p| &p.message))?;
     for Pending {
         message: m,
         encoded,
@@ -122,7 +123,6 @@ fn write<'a>(
     {
         let key = message_key(m);
         tx.put_encoded(table::MESSAGES, &key, encoded)?;
-        crate::stats::record_accepted(&mut tx, m)?;
         if outbound == Outbound::Queue {
             for (queue_key, delivery) in crate::outbound::deliveries_for(m, &key) {
                 tx.put(crate::outbound::TABLE, &queue_key, &delivery)?;

@@ -6,6 +6,7 @@
 use crate::model::{scoped_key, table, EventType, SendDataPoint, SendingEvent, StoredMessage};
 use crate::{Ses, SesError};
 use iam::{ids, Caller, RequestInfo};
+use std::collections::BTreeMap;
 use store::Docs;
 
 const INTERVAL_MS: i64 = 15 * 60 * 1000;
@@ -83,37 +84,24 @@ impl Ses {
     }
 }
 
-/// What accepting `message` adds, written by the spool in the message's own
-/// transaction: its delivery attempts in the sending account's statistics, and a
-/// bounce event for each recipient the suppression list held back (these count toward
-/// no bounce rate). Bounces and complaints are counted when they happen (the mailbox
-/// simulator's never: they do not touch reputation metrics).
-pub(crate) fn record_accepted(
+/// What accepting a batch of messages adds, written by the spool in the batch's own
+/// transaction: their delivery attempts in the sending accounts' statistics (one
+/// update per account, region and interval, however many messages), and a bounce
+/// event for each recipient the suppression list held back (these count toward no
+/// bounce rate).
+pub(crate) fn record_accepted<'a>(
     tx: &mut Docs<'_>,
-    message: &StoredMessage,
+    messages: impl Iterator<Item = &'a StoredMessage>,
 ) -> Result<(), store::StoreError> {
-    if message.from_identity.is_empty() {
-        // Sesame's own mail (verification messages) is not the account's sending.
-        return Ok(());
-    }
-    let delta = SendDataPoint {
-        timestamp_ms: 0,
-        delivery_attempts: message.destination.len() as u64,
-        bounces: 0,
-        complaints: 0,
-        rejects: 0,
-    };
-    add(
-        tx,
-        &message.account,
-        &message.region,
-        message.created_ms,
-        &delta,
-    )?;
-    let events: Vec<SendingEvent> = message
-        .suppressed
-        .iter()
-        .map(|s| SendingEvent {
+    let mut attempts: BTreeMap<(&str, &str, i64), u64> = BTreeMap::new();
+    let mut events = Vec::new();
+    // Sesame's own mail (verification messages) is not the account's sending.
+    for message in messages.filter(|m| !m.from_identity.is_empty()) {
+        let interval = message.created_ms - message.created_ms.rem_euclid(INTERVAL_MS);
+        *attempts
+            .entry((&message.account, &message.region, interval))
+            .or_default() += message.destination.len() as u64;
+        events.extend(message.suppressed.iter().map(|s| SendingEvent {
             event_type: EventType::Bounce,
             message_id: message.message_id.clone(),
             account: message.account.clone(),
@@ -122,8 +110,15 @@ pub(crate) fn record_accepted(
             recipients: vec![s.address.clone()],
             detail: format!("OnAccountSuppressionList ({})", s.reason.name()),
             created_ms: message.created_ms,
-        })
-        .collect();
+        }));
+    }
+    for ((account, region, interval), delivery_attempts) in attempts {
+        let delta = SendDataPoint {
+            delivery_attempts,
+            ..SendDataPoint::default()
+        };
+        add(tx, account, region, interval, &delta)?;
+    }
     put_events(tx, &events)
 }
 
