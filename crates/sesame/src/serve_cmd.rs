@@ -78,10 +78,18 @@ pub fn open_store(data_dir: &std::path::Path) -> anyhow::Result<(store::Store, s
     Ok((store::Store::new(Arc::new(backend)), key))
 }
 
+/// Most threads running blocking work at once (see `run`).
+const BLOCKING_THREADS: usize = 64;
+
 pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     init_logging();
+    // Calls run on blocking threads (store reads, the wait for the spool's group
+    // commit). Left unbounded, tokio grows the pool to hundreds of threads under a
+    // steady load (a thread finishing as the next call arrives is not yet idle), each
+    // with its own stack and allocator pages; past this many, calls queue.
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        .max_blocking_threads(BLOCKING_THREADS)
         .build()?;
     runtime.block_on(serve(args))
 }
