@@ -6,7 +6,7 @@
 //! by an empty `from_identity`.
 
 use serde_json::Value;
-use ses::model::{NotificationType, StoredMessage};
+use ses::model::{NotificationType, OwnMail, StoredMessage};
 
 const BOUNDARY: &str = "sesame-feedback-report";
 
@@ -49,21 +49,15 @@ pub fn build(
         date = ses::mime::rfc5322_date(now_ms),
         summary = summary(message, kind),
     );
-    StoredMessage {
+    let mail = OwnMail {
         message_id,
         account: message.account.clone(),
         region: message.region.clone(),
         source: String::new(),
-        destination: vec![message.source.clone()],
-        raw: raw.into(),
+        to: message.source.clone(),
         created_ms: now_ms,
-        from_identity: String::new(),
-        configuration_set: None,
-        suppressed: Vec::new(),
-        tags: Vec::new(),
-        caller_identity: String::new(),
-        source_ip: String::new(),
-    }
+    };
+    StoredMessage::own(mail, raw.into())
 }
 
 fn summary(message: &StoredMessage, kind: NotificationType) -> String {

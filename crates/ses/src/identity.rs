@@ -1,7 +1,7 @@
 //! Identities (email addresses and domains) per account and region, their
 //! verification, and their sending authorization policies.
 
-use crate::model::{scoped_key, table, Identity, IdentityKind, StoredMessage};
+use crate::model::{scoped_key, table, Identity, IdentityKind, OwnMail, StoredMessage};
 use crate::{address, Ses, SesError};
 use iam::{ids, Caller, RequestInfo};
 
@@ -81,21 +81,15 @@ impl Ses {
             to = identity.name,
             region = identity.region,
         );
-        self.accept(StoredMessage {
+        let mail = OwnMail {
             message_id,
             account: identity.account.clone(),
             region: identity.region.clone(),
             source: "no-reply-aws@amazon.com".into(),
-            destination: vec![identity.name.clone()],
-            raw: raw.into(),
+            to: identity.name.clone(),
             created_ms: ids::now_ms(),
-            from_identity: String::new(),
-            configuration_set: None,
-            suppressed: Vec::new(),
-            tags: Vec::new(),
-            caller_identity: String::new(),
-            source_ip: String::new(),
-        })
+        };
+        self.accept(StoredMessage::own(mail, raw.into()))
     }
 
     /// Follows a verification link; returns the identity it verified.

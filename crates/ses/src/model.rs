@@ -258,6 +258,40 @@ pub struct StoredMessage {
     pub source_ip: String,
 }
 
+/// Who Sesame's own mail (verification messages, auto-replies, forwarded feedback) is
+/// for and from, within an account and region.
+pub struct OwnMail {
+    pub message_id: String,
+    pub account: String,
+    pub region: String,
+    /// The envelope sender (empty for the null sender `<>`).
+    pub source: String,
+    pub to: String,
+    pub created_ms: i64,
+}
+
+impl StoredMessage {
+    /// Sesame's own mail: no sending identity (so it is never counted as the
+    /// account's sending nor routed as its events), no configuration set.
+    pub fn own(mail: OwnMail, raw: crate::RawMessage) -> StoredMessage {
+        StoredMessage {
+            message_id: mail.message_id,
+            account: mail.account,
+            region: mail.region,
+            source: mail.source,
+            destination: vec![mail.to],
+            raw,
+            created_ms: mail.created_ms,
+            from_identity: String::new(),
+            configuration_set: None,
+            suppressed: Vec::new(),
+            tags: Vec::new(),
+            caller_identity: String::new(),
+            source_ip: String::new(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Template {
     pub name: String,

@@ -319,15 +319,7 @@ fn policy_error(e: crate::SesError) -> ReplayError {
 
 /// (region, account, identity name) of `arn:aws:ses:REGION:ACCOUNT:identity/NAME`.
 fn identity_arn_parts(arn: &str) -> Option<(&str, &str, &str)> {
-    let mut parts = arn.splitn(6, ':');
-    let (_, _, service, region, account, resource) = (
-        parts.next()?,
-        parts.next()?,
-        parts.next()?,
-        parts.next()?,
-        parts.next()?,
-        parts.next()?,
-    );
+    let [_, _, service, region, account, resource] = policy::arn::split(arn)?;
     let name = resource.strip_prefix("identity/")?;
     (service == "ses").then_some((region, account, name))
 }

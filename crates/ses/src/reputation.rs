@@ -3,7 +3,7 @@
 //! force allow it, puts the recipient on that account's suppression list. The
 //! mailbox simulator's addresses touch neither, as on SES.
 
-use crate::model::{table, StoredMessage, SuppressedDestination, SuppressionReason};
+use crate::model::{table, OwnMail, StoredMessage, SuppressedDestination, SuppressionReason};
 use crate::stats::Feedback;
 use crate::{Ses, SesError};
 use iam::ids;
@@ -90,21 +90,15 @@ impl Ses {
         raw: String,
     ) -> Result<String, SesError> {
         let message_id = crate::send::message_id()?;
-        self.accept(StoredMessage {
+        let mail = OwnMail {
             message_id: message_id.clone(),
             account: original.account.clone(),
             region: original.region.clone(),
             source: from.to_string(),
-            destination: vec![original.source.clone()],
-            raw: raw.into(),
+            to: original.source.clone(),
             created_ms: ids::now_ms(),
-            from_identity: String::new(),
-            configuration_set: None,
-            suppressed: Vec::new(),
-            tags: Vec::new(),
-            caller_identity: String::new(),
-            source_ip: String::new(),
-        })?;
+        };
+        self.accept(StoredMessage::own(mail, raw.into()))?;
         Ok(message_id)
     }
 }
