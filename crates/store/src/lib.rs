@@ -196,9 +196,7 @@ impl<'a> Docs<'a> {
     }
 
     pub fn put<T: Serialize>(&mut self, table: &str, key: &str, value: &T) -> Result<()> {
-        let bytes = serde_json::to_vec(value).map_err(StoreError::Encode)?;
-        self.changed = true;
-        self.tx.put(table, key, &bytes)
+        self.put_encoded(table, key, &Encoded::new(value)?)
     }
 
     pub fn put_encoded(&mut self, table: &str, key: &str, doc: &Encoded) -> Result<()> {
