@@ -12,6 +12,7 @@ queue scan left out), sampling Sesame's resident memory. Every message is DKIM-s
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import socket
 import subprocess
@@ -47,6 +48,12 @@ class Deliveries:
         return self.count
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (its threads included)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--sesame", required=True)
@@ -79,6 +86,7 @@ def main() -> int:
         started = time.monotonic()
         sesame, _, _ = start_sesame(args.sesame, data_dir, work / "sesame.log",
                                     relay_args(sink_port, events, args.per_destination))
+        cpu_before = (cpu_seconds(sesame.pid), cpu_seconds(sink.pid))
         counter, peak, samples = Deliveries(events), 0, []
         first = last = None
         while counter.poll() < fill["accepted"] and time.monotonic() - started < args.timeout:
@@ -90,6 +98,7 @@ def main() -> int:
             samples.append(rss)
             time.sleep(0.1)
         delivered, last = counter.poll(), (time.monotonic(), counter.count)
+        cpu = (cpu_seconds(sesame.pid) - cpu_before[0], cpu_seconds(sink.pid) - cpu_before[1])
         seconds = last[0] - started
         steady = (last[1] - first[1]) / (last[0] - first[0]) if first and last[0] > first[0] else 0.0
     finally:
@@ -104,6 +113,9 @@ def main() -> int:
     print(f"delivered {delivered}/{fill['accepted']} in {seconds:.2f} s after the restart: {rate:.0f} msg/s overall, "
           f"{steady:.0f} msg/s from the first delivery on "
           f"(target >= {TARGET_RATE}: {'met' if steady >= TARGET_RATE and delivered == fill['accepted'] else 'NOT met'})")
+    per_message = 1000 / delivered if delivered else 0.0
+    print(f"CPU per delivered message: sesame {cpu[0] * per_message:.3f} ms, "
+          f"smtp-sink {cpu[1] * per_message:.3f} ms ({os.cpu_count()} cores)")
     mean = sum(samples) / len(samples) / 1024 if samples else 0
     print(f"sesame RSS while delivering: mean {mean:.1f} MiB, peak {peak / 1024:.1f} MiB")
     shutil.rmtree(work, ignore_errors=True)

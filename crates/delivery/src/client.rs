@@ -85,6 +85,14 @@ pub enum RecipientResult {
     Refused(Reply),
 }
 
+/// The replies to one transaction's envelope: MAIL, each RCPT (none when MAIL was
+/// refused in lockstep) and DATA (none when it was not sent).
+struct Envelope {
+    mail: Reply,
+    recipients: Vec<Reply>,
+    data: Option<Reply>,
+}
+
 /// An open SMTP session.
 pub struct Session {
     io: BufReader<Box<dyn Io>>,
@@ -142,27 +150,39 @@ impl Session {
         recipients: &[String],
         data: &[u8],
     ) -> Result<Vec<(String, RecipientResult)>, ClientError> {
-        self.command(&format!("MAIL FROM:<{}>", clean(from)))
-            .await?;
-        self.expect(250).await?;
+        let envelope = if self.ehlo.has_extension("PIPELINING") {
+            self.envelope_pipelined(from, recipients).await?
+        } else {
+            self.envelope_in_lockstep(from, recipients).await?
+        };
         let mut accepted = Vec::new();
         let mut results = Vec::new();
-        for rcpt in recipients {
-            self.command(&format!("RCPT TO:<{}>", clean(rcpt))).await?;
-            let reply = self.read_reply().await?;
+        for (rcpt, reply) in recipients.iter().zip(envelope.recipients) {
             if reply.is_positive() {
                 accepted.push(rcpt.clone());
             } else {
                 results.push((rcpt.clone(), RecipientResult::Refused(reply)));
             }
         }
+        if envelope.mail.code != 250 {
+            // The caller drops the session: its state is unknown.
+            return Err(ClientError::Rejected(envelope.mail));
+        }
         if accepted.is_empty() {
+            if envelope.data.as_ref().is_some_and(|r| r.code == 354) {
+                // A server that opened DATA anyway gets an empty message ended at once.
+                self.command(".").await?;
+                self.read_reply().await?;
+            }
             self.command("RSET").await?;
             self.read_reply().await?;
             return Ok(results);
         }
-        self.command("DATA").await?;
-        self.expect(354).await?;
+        match envelope.data {
+            Some(reply) if reply.code == 354 => {}
+            Some(reply) => return Err(ClientError::Rejected(reply)),
+            None => return Err(ClientError::Protocol("no reply to DATA".into())),
+        }
         let body = dot_stuff(data);
         self.io.get_mut().write_all(&body).await?;
         self.io.get_mut().flush().await?;
@@ -176,6 +196,59 @@ impl Session {
             results.push((rcpt, result));
         }
         Ok(results)
+    }
+
+    /// MAIL, every RCPT and DATA in one write, then their replies in order (RFC 2920).
+    async fn envelope_pipelined(
+        &mut self,
+        from: &str,
+        recipients: &[String],
+    ) -> Result<Envelope, ClientError> {
+        let mut batch = format!("MAIL FROM:<{}>\r\n", clean(from));
+        for rcpt in recipients {
+            batch.push_str(&format!("RCPT TO:<{}>\r\n", clean(rcpt)));
+        }
+        batch.push_str("DATA");
+        self.command(&batch).await?;
+        let mail = self.read_reply().await?;
+        let mut replies = Vec::with_capacity(recipients.len());
+        for _ in recipients {
+            replies.push(self.read_reply().await?);
+        }
+        let data = self.read_reply().await?;
+        Ok(Envelope {
+            mail,
+            recipients: replies,
+            data: Some(data),
+        })
+    }
+
+    /// MAIL, each RCPT and DATA one at a time, stopping where the transaction fails.
+    async fn envelope_in_lockstep(
+        &mut self,
+        from: &str,
+        recipients: &[String],
+    ) -> Result<Envelope, ClientError> {
+        self.command(&format!("MAIL FROM:<{}>", clean(from)))
+            .await?;
+        let mail = self.read_reply().await?;
+        let mut envelope = Envelope {
+            mail,
+            recipients: Vec::with_capacity(recipients.len()),
+            data: None,
+        };
+        if envelope.mail.code != 250 {
+            return Ok(envelope);
+        }
+        for rcpt in recipients {
+            self.command(&format!("RCPT TO:<{}>", clean(rcpt))).await?;
+            envelope.recipients.push(self.read_reply().await?);
+        }
+        if envelope.recipients.iter().any(Reply::is_positive) {
+            self.command("DATA").await?;
+            envelope.data = Some(self.read_reply().await?);
+        }
+        Ok(envelope)
     }
 
     /// Says goodbye; errors are of no interest any more.
@@ -341,15 +414,12 @@ fn clean(address: &str) -> String {
 /// The message as DATA content: CRLF line ends, leading dots doubled (RFC 5321
 /// §4.5.2), ended by `CRLF.CRLF`.
 pub fn dot_stuff(data: &[u8]) -> Vec<u8> {
-    let normalized = crlf(data);
-    let mut out = Vec::with_capacity(normalized.len() + 16);
-    let mut at_line_start = true;
-    for &b in &normalized {
-        if at_line_start && b == b'.' {
+    let mut out = Vec::with_capacity(data.len() + data.len() / 32 + 8);
+    for line in data.split_inclusive(|b| *b == b'\n') {
+        if line.starts_with(b".") {
             out.push(b'.');
         }
-        out.push(b);
-        at_line_start = b == b'\n';
+        push_crlf_line(&mut out, line);
     }
     if !out.ends_with(b"\r\n") {
         out.extend_from_slice(b"\r\n");
@@ -360,16 +430,22 @@ pub fn dot_stuff(data: &[u8]) -> Vec<u8> {
 
 /// Every line end as CRLF.
 pub fn crlf(data: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(data.len() + 64);
-    let mut prev = 0u8;
-    for &b in data {
-        if b == b'\n' && prev != b'\r' {
-            out.push(b'\r');
-        }
-        out.push(b);
-        prev = b;
+    let mut out = Vec::with_capacity(data.len() + data.len() / 32 + 8);
+    for line in data.split_inclusive(|b| *b == b'\n') {
+        push_crlf_line(&mut out, line);
     }
     out
+}
+
+/// Appends `line`, its bare LF ending (if any) made CRLF.
+fn push_crlf_line(out: &mut Vec<u8>, line: &[u8]) {
+    match line.strip_suffix(b"\n") {
+        Some(text) if !text.ends_with(b"\r") => {
+            out.extend_from_slice(text);
+            out.extend_from_slice(b"\r\n");
+        }
+        _ => out.extend_from_slice(line),
+    }
 }
 
 #[cfg(test)]
@@ -383,6 +459,12 @@ mod tests {
             b"a\r\n..b\r\n...c\r\n.\r\n".to_vec()
         );
         assert_eq!(dot_stuff(b".\r\n"), b"..\r\n.\r\n".to_vec());
+        assert_eq!(dot_stuff(b"\n\n.\n"), b"\r\n\r\n..\r\n.\r\n".to_vec());
+        assert_eq!(dot_stuff(b""), b"\r\n.\r\n".to_vec());
+        assert_eq!(
+            crlf(b"a\r\nb\nc\r\r\n\n"),
+            b"a\r\nb\r\nc\r\r\n\r\n".to_vec()
+        );
     }
 
     #[test]

@@ -8,9 +8,11 @@
 use base64::Engine as _;
 use mail_auth::common::crypto::{RsaKey, Sha256};
 use mail_auth::common::headers::HeaderWriter as _;
-use mail_auth::dkim::DkimSigner;
+use mail_auth::dkim::{DkimSigner, Done};
 use serde::{Deserialize, Serialize};
 use ses::model::{scoped_key, table, Identity, IdentityKind};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use store::{MasterKey, SealedSecret, Store};
 use tokio_rustls::rustls::pki_types::{PrivateKeyDer, PrivatePkcs1KeyDer};
 
@@ -83,13 +85,13 @@ pub fn ensure_key(
     store: &Store,
     master: &MasterKey,
     identity: &Identity,
-) -> Result<StoredKey, DkimError> {
+) -> Result<Arc<StoredKey>, DkimError> {
     let key = scoped_key(
         &identity.account,
         &identity.region,
         &identity.name.to_ascii_lowercase(),
     );
-    if let Some(existing) = store.read()?.get::<StoredKey>(TABLE, &key)? {
+    if let Some(existing) = store.snapshot()?.get::<StoredKey>(TABLE, &key)? {
         return Ok(existing);
     }
     let pair = mail_auth::dkim::generate::DkimKeyPair::generate_rsa(2048)
@@ -109,11 +111,11 @@ pub fn ensure_key(
     let mut tx = store.write()?;
     // Another task may have won the race; the first key stays.
     if let Some(existing) = tx.get::<StoredKey>(TABLE, &key)? {
-        return Ok(existing);
+        return Ok(Arc::new(existing));
     }
     tx.put(TABLE, &key, &fresh)?;
     tx.commit()?;
-    Ok(fresh)
+    Ok(Arc::new(fresh))
 }
 
 /// Creates the missing key pairs of all domain identities; returns how many.
@@ -137,7 +139,10 @@ pub fn ensure_all_keys(store: &Store, master: &MasterKey) -> Result<usize, DkimE
 /// The domain identity that signs mail sent through `identity_arn`: the identity
 /// itself when it is a domain, else the owner's domain identity of the address's
 /// domain or one of its parents.
-pub fn signing_identity(store: &Store, identity_arn: &str) -> Result<Option<Identity>, DkimError> {
+pub fn signing_identity(
+    store: &Store,
+    identity_arn: &str,
+) -> Result<Option<Arc<Identity>>, DkimError> {
     let Some((account, region, name)) = parse_identity_arn(identity_arn) else {
         return Ok(None);
     };
@@ -145,10 +150,10 @@ pub fn signing_identity(store: &Store, identity_arn: &str) -> Result<Option<Iden
         .rsplit_once('@')
         .map_or(name.as_str(), |(_, d)| d)
         .to_ascii_lowercase();
-    let mut tx = store.read()?;
+    let snapshot = store.snapshot()?;
     loop {
         let key = scoped_key(&account, &region, &domain);
-        if let Some(identity) = tx.get::<Identity>(table::IDENTITIES, &key)? {
+        if let Some(identity) = snapshot.get::<Identity>(table::IDENTITIES, &key)? {
             if identity.kind == IdentityKind::Domain {
                 return Ok(Some(identity));
             }
@@ -175,20 +180,60 @@ pub(crate) fn parse_identity_arn(arn: &str) -> Option<(String, String, String)> 
     (service == "ses").then(|| (account.to_string(), region.to_string(), name.to_string()))
 }
 
+type Signer = DkimSigner<RsaKey<Sha256>, Done>;
+
+/// Signing keys ready to use, by public key. Opening and checking an RSA private key
+/// costs about as much as a signature, so each key pair is made ready once.
+#[derive(Default)]
+pub struct Signers {
+    by_public_key: Mutex<HashMap<String, Arc<Signer>>>,
+}
+
+impl Signers {
+    /// `message` (CRLF line ends) with a `DKIM-Signature` header in front.
+    pub fn sign(
+        &self,
+        message: &[u8],
+        key: &StoredKey,
+        master: &MasterKey,
+    ) -> Result<Vec<u8>, DkimError> {
+        let signer = self.signer(key, master)?;
+        signed(message, &signer)
+    }
+
+    fn signer(&self, key: &StoredKey, master: &MasterKey) -> Result<Arc<Signer>, DkimError> {
+        let mut ready = self.by_public_key.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(signer) = ready.get(&key.public_key) {
+            return Ok(signer.clone());
+        }
+        let signer = Arc::new(signer(key, master)?);
+        ready.insert(key.public_key.clone(), signer.clone());
+        Ok(signer)
+    }
+}
+
 /// `message` (CRLF line ends) with a `DKIM-Signature` header in front.
 pub fn sign(message: &[u8], key: &StoredKey, master: &MasterKey) -> Result<Vec<u8>, DkimError> {
+    signed(message, &signer(key, master)?)
+}
+
+fn signer(key: &StoredKey, master: &MasterKey) -> Result<Signer, DkimError> {
     let der_b64 = master.open(&key.private_key)?;
     let der = base64::engine::general_purpose::STANDARD
         .decode(der_b64.trim())
         .map_err(|_| DkimError::BadKey(key.domain.clone()))?;
     let rsa = RsaKey::<Sha256>::from_key_der(PrivateKeyDer::Pkcs1(PrivatePkcs1KeyDer::from(der)))
         .map_err(|_| DkimError::BadKey(key.domain.clone()))?;
-    let signature = DkimSigner::from_key(rsa)
+    Ok(DkimSigner::from_key(rsa)
         .domain(key.domain.clone())
         .selector(key.selector.clone())
         .headers(SIGNED_HEADERS.iter().copied())
         .header_canonicalization(mail_auth::dkim::Canonicalization::Relaxed)
-        .body_canonicalization(mail_auth::dkim::Canonicalization::Relaxed)
+        .body_canonicalization(mail_auth::dkim::Canonicalization::Relaxed))
+}
+
+fn signed(message: &[u8], signer: &Signer) -> Result<Vec<u8>, DkimError> {
+    let signature = signer
         .sign(message)
         .map_err(|e| DkimError::Sign(e.to_string()))?;
     let mut out = signature.to_header().into_bytes();

@@ -19,7 +19,7 @@ pub fn timestamp(ms: i64) -> String {
 
 /// The `mail` object common to every event.
 pub fn mail_object(message: &StoredMessage) -> Value {
-    let headers = parse_headers(&message.raw.text());
+    let headers = parse_headers(&message.raw.header_text());
     let truncated = headers.len() > MAX_HEADERS;
     let header_list: Vec<Value> = headers
         .iter()
@@ -52,7 +52,7 @@ fn tags(message: &StoredMessage) -> Value {
     if !message.source_ip.is_empty() {
         tags.insert("ses:source-ip".into(), json!([message.source_ip]));
     }
-    if let Some(domain) = from_domain(&message.raw.text()) {
+    if let Some(domain) = from_domain(&message.raw.header_text()) {
         tags.insert("ses:from-domain".into(), json!([domain]));
     }
     if let Some(set) = &message.configuration_set {

@@ -33,7 +33,7 @@ pub fn build(
             bounce_report(event, host),
         ),
     };
-    let headers: String = crate::events::parse_headers(&message.raw.text())
+    let headers: String = crate::events::parse_headers(&message.raw.header_text())
         .iter()
         .map(|(n, v)| format!("{n}: {v}\r\n"))
         .collect();

@@ -334,7 +334,7 @@ fn has_message_id(message: &StoredMessage, id: &str) -> bool {
     if local == message.message_id {
         return true;
     }
-    events::parse_headers(&message.raw.text())
+    events::parse_headers(&message.raw.header_text())
         .iter()
         .find(|(n, _)| n.eq_ignore_ascii_case("Message-ID"))
         .is_some_and(|(_, v)| v.trim().trim_start_matches('<').trim_end_matches('>') == id)

@@ -82,7 +82,7 @@ fn commit_batches(store: &Store, rx: &Receiver<(Record, Waiter)>) {
 }
 
 fn write<'a>(store: &Store, records: impl Iterator<Item = &'a Record>) -> Result<(), StoreError> {
-    let mut tx = store.write()?;
+    let mut tx = store.write_unversioned()?;
     for r in records {
         if r.finished {
             tx.delete(TABLE, &r.key)?;

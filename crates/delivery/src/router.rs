@@ -115,7 +115,7 @@ impl Routing {
         let (set, identity) = self.settings(message)?;
         let set_matches = set.as_ref().is_some_and(|s| self.to_set(s, kind, event));
         if let Some(n) = notification::notification_type(event) {
-            self.to_identity(message, event, n, identity.as_ref(), set_matches)?;
+            self.to_identity(message, event, n, identity.as_deref(), set_matches)?;
         }
         Ok(())
     }
@@ -124,17 +124,17 @@ impl Routing {
     fn settings(
         &self,
         message: &StoredMessage,
-    ) -> Result<(Option<ConfigurationSet>, Option<Identity>), store::StoreError> {
-        let mut tx = self.store.read()?;
+    ) -> Result<(Option<Arc<ConfigurationSet>>, Option<Arc<Identity>>), store::StoreError> {
+        let snapshot = self.store.snapshot()?;
         let set = match &message.configuration_set {
-            Some(name) => tx.get(
+            Some(name) => snapshot.get(
                 table::CONFIG_SETS,
                 &scoped_key(&message.account, &message.region, name),
             )?,
             None => None,
         };
         let identity = match identity_key(&message.from_identity) {
-            Some(key) => tx.get(table::IDENTITIES, &key)?,
+            Some(key) => snapshot.get(table::IDENTITIES, &key)?,
             None => None,
         };
         Ok((set, identity))
@@ -193,19 +193,21 @@ impl Routing {
 /// `message` with only the header section of its text: all that routing reads, so a
 /// full queue holds no message bodies.
 fn header_copy(message: &StoredMessage) -> StoredMessage {
-    let mut copy = message.clone();
-    let bytes = message.raw.as_bytes();
-    let end = [&b"\r\n\r\n"[..], b"\n\n"]
-        .iter()
-        .filter_map(|blank| {
-            let at = bytes.windows(blank.len()).position(|w| w == *blank)?;
-            Some(at + blank.len() / 2)
-        })
-        .min();
-    if let Some(end) = end {
-        copy.raw = bytes[..end].to_vec().into();
+    StoredMessage {
+        message_id: message.message_id.clone(),
+        account: message.account.clone(),
+        region: message.region.clone(),
+        source: message.source.clone(),
+        destination: message.destination.clone(),
+        raw: message.raw.header_bytes().to_vec().into(),
+        created_ms: message.created_ms,
+        from_identity: message.from_identity.clone(),
+        configuration_set: message.configuration_set.clone(),
+        suppressed: message.suppressed.clone(),
+        tags: message.tags.clone(),
+        caller_identity: message.caller_identity.clone(),
+        source_ip: message.source_ip.clone(),
     }
-    copy
 }
 
 /// The event's type from its `eventType` (`Send`, `DeliveryDelay`, `Rendering Failure`…).

@@ -70,7 +70,7 @@ pub fn suppressed() -> (Classification, String) {
 
 /// The out-of-the-office answer (RFC 3834) from `recipient` to the sender of `original`.
 pub fn auto_reply(original: &StoredMessage, recipient: &str, message_id: &str) -> String {
-    let subject = crate::events::parse_headers(&original.raw.text())
+    let subject = crate::events::parse_headers(&original.raw.header_text())
         .into_iter()
         .find(|(n, _)| n.eq_ignore_ascii_case("Subject"))
         .map_or_else(String::new, |(_, v)| v);

@@ -7,6 +7,7 @@
 use crate::bounce::{self, Classification};
 use crate::client::{ClientError, RecipientResult, Session, SessionOptions};
 use crate::config::{Config, Mode};
+use crate::dkim::DkimError;
 use crate::events::{self, BouncedRecipient, DeliveryInfo};
 use crate::journal::{Journal, JournalError, Record};
 use crate::reply::Reply;
@@ -55,6 +56,7 @@ pub type FeedbackHook = Box<dyn Fn(&Feedback<'_>) + Send + Sync>;
 pub struct Deliverer {
     pub(crate) store: Store,
     master: MasterKey,
+    signers: crate::dkim::Signers,
     pub(crate) config: Config,
     pub(crate) events: Arc<EventRouter>,
     journal: Journal,
@@ -89,6 +91,7 @@ impl Deliverer {
             journal: Journal::start(store.clone()),
             store,
             master,
+            signers: crate::dkim::Signers::default(),
             connections: Arc::new(Semaphore::new(config.max_connections.max(1))),
             config,
             events,
@@ -241,12 +244,21 @@ impl Deliverer {
         key: &str,
         session: &mut Option<Session>,
     ) -> Result<(), JournalError> {
-        let store = self.store.clone();
+        let me = self.clone();
         let key_owned = key.to_string();
-        let loaded = tokio::task::spawn_blocking(move || load(&store, &key_owned))
-            .await
-            .unwrap_or(Ok(None))?;
-        let Some((delivery, message)) = loaded else {
+        // One blocking task reads the message and signs it: DKIM signing costs about
+        // a millisecond of CPU, too long for the async workers.
+        let loaded = tokio::task::spawn_blocking(move || {
+            let Some((delivery, message)) = load(&me.store, &key_owned)? else {
+                return Ok(None);
+            };
+            let data =
+                (delivery.domain != simulator::SIMULATOR_DOMAIN).then(|| me.prepare(&message));
+            Ok::<_, store::StoreError>(Some((delivery, message, data)))
+        })
+        .await
+        .unwrap_or(Ok(None))?;
+        let Some((delivery, message, data)) = loaded else {
             return Ok(());
         };
         if delivery.reports_send && delivery.attempts == 0 {
@@ -258,12 +270,12 @@ impl Deliverer {
             .filter(|r| r.state == RecipientState::Pending)
             .map(|r| r.address.clone())
             .collect();
-        let outcomes = if delivery.domain == simulator::SIMULATOR_DOMAIN {
-            simulate(&pending)
-        } else {
-            let data = self.prepare(&message).await;
-            self.attempt(destination, &delivery, &message, &pending, &data, session)
-                .await
+        let outcomes = match data {
+            None => simulate(&pending),
+            Some(data) => {
+                self.attempt(destination, &delivery, &message, &pending, &data, session)
+                    .await
+            }
         };
         let remote_ip = session
             .as_ref()
@@ -274,32 +286,26 @@ impl Deliverer {
     }
 
     /// The message as it leaves: CRLF line ends, DKIM-signed when its identity has a key.
-    async fn prepare(self: &Arc<Self>, message: &StoredMessage) -> Vec<u8> {
+    fn prepare(&self, message: &StoredMessage) -> Vec<u8> {
         let data = crate::client::crlf(message.raw.as_bytes());
-        let store = self.store.clone();
-        let master = self.master.clone();
-        let arn = message.from_identity.clone();
-        let message_id = message.message_id.clone();
-        let signed = tokio::task::spawn_blocking(move || {
-            let identity = crate::dkim::signing_identity(&store, &arn)?;
-            match identity {
-                None => Ok(None),
-                Some(identity) => {
-                    let key = crate::dkim::ensure_key(&store, &master, &identity)?;
-                    crate::dkim::sign(&data, &key, &master).map(Some)
-                }
+        match self.signed(&data, &message.from_identity) {
+            Ok(Some(signed)) => signed,
+            Ok(None) => data,
+            Err(e) => {
+                tracing::error!(error = %e, message_id = %message.message_id, "DKIM signing failed; sending unsigned");
+                data
             }
-        })
-        .await;
-        match signed {
-            Ok(Ok(Some(signed))) => signed,
-            Ok(Ok(None)) => crate::client::crlf(message.raw.as_bytes()),
-            Ok(Err(e)) => {
-                tracing::error!(error = %e, message_id, "DKIM signing failed; sending unsigned");
-                crate::client::crlf(message.raw.as_bytes())
-            }
-            Err(_) => crate::client::crlf(message.raw.as_bytes()),
         }
+    }
+
+    /// `data` signed with the key of the domain identity that `identity_arn` falls
+    /// under, if there is one.
+    fn signed(&self, data: &[u8], identity_arn: &str) -> Result<Option<Vec<u8>>, DkimError> {
+        let Some(identity) = crate::dkim::signing_identity(&self.store, identity_arn)? else {
+            return Ok(None);
+        };
+        let key = crate::dkim::ensure_key(&self.store, &self.master, &identity)?;
+        self.signers.sign(data, &key, &self.master).map(Some)
     }
 
     /// Sends to the pending recipients; every recipient gets an outcome.

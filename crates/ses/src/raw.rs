@@ -26,6 +26,17 @@ impl RawMessage {
         String::from_utf8_lossy(&self.0)
     }
 
+    /// The header section: every field up to the empty line (the whole message when
+    /// it has none).
+    pub fn header_bytes(&self) -> &[u8] {
+        &self.0[..header_end(&self.0)]
+    }
+
+    /// The header section as text, for reading fields (invalid bytes become U+FFFD).
+    pub fn header_text(&self) -> Cow<'_, str> {
+        String::from_utf8_lossy(self.header_bytes())
+    }
+
     /// The message without the header fields whose name `drop` accepts (continuation
     /// lines go with their field); every other byte is kept.
     pub fn without_fields(&self, drop: impl Fn(&str) -> bool) -> RawMessage {
@@ -52,11 +63,18 @@ impl RawMessage {
 /// Where the header block ends: just after the line ending of its last field, so the
 /// empty line and the body follow.
 fn header_end(raw: &[u8]) -> usize {
-    let find = |needle: &[u8]| raw.windows(needle.len()).position(|w| w == needle);
-    match find(b"\r\n\r\n") {
-        Some(crlf) => crlf + 2,
-        None => find(b"\n\n").map_or(raw.len(), |lf| lf + 1),
+    let mut start = 0;
+    while start < raw.len() {
+        let end = raw[start..]
+            .iter()
+            .position(|b| *b == b'\n')
+            .map_or(raw.len(), |lf| start + lf + 1);
+        if matches!(&raw[start..end], b"\r\n" | b"\n") {
+            return start;
+        }
+        start = end;
     }
+    raw.len()
 }
 
 impl From<Vec<u8>> for RawMessage {
@@ -140,6 +158,20 @@ mod tests {
             kept.as_bytes(),
             b"From: a@example.com\r\nSubject: \xe9\r\n\r\nX-SES-Not-A-Header: \xff\r\n"
         );
+    }
+
+    #[test]
+    fn the_header_section_ends_at_the_first_empty_line() {
+        let crlf = RawMessage::from("A: 1\r\nB: 2\r\n\r\nbody\n\nmore\r\n\r\n".to_string());
+        assert_eq!(crlf.header_bytes(), b"A: 1\r\nB: 2\r\n");
+        let lf = RawMessage::from("A: 1\n\nbody\r\n\r\n".to_string());
+        assert_eq!(lf.header_bytes(), b"A: 1\n");
+        let mixed = RawMessage::from("A: 1\n\r\nbody".to_string());
+        assert_eq!(mixed.header_text(), "A: 1\n");
+        let headless = RawMessage::from("\r\nbody only".to_string());
+        assert_eq!(headless.header_bytes(), b"");
+        let bodiless = RawMessage::from("A: 1\r\nB: 2".to_string());
+        assert_eq!(bodiless.header_bytes(), bodiless.as_bytes());
     }
 
     #[test]
