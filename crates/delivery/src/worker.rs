@@ -20,9 +20,6 @@ use std::sync::{Arc, Mutex};
 use store::{MasterKey, Store};
 use tokio::sync::{Notify, Semaphore};
 
-/// Dispatcher rounds between two sweeps for domain identities without DKIM keys.
-const KEY_SWEEP_ROUNDS: u64 = 5;
-
 /// Feedback the rest of Sesame acts on. `message.account` is the sending account
 /// (the delegate's, when a delegate sent): its reputation and suppression list.
 #[derive(Debug)]
@@ -119,13 +116,7 @@ impl Deliverer {
     /// Starts the dispatcher; it runs until the runtime stops.
     pub fn start(self: Arc<Self>) -> tokio::task::JoinHandle<()> {
         tokio::spawn(async move {
-            let mut rounds_to_sweep: u64 = 0;
             loop {
-                if rounds_to_sweep == 0 {
-                    self.sweep_dkim_keys().await;
-                    rounds_to_sweep = KEY_SWEEP_ROUNDS;
-                }
-                rounds_to_sweep -= 1;
                 if let Err(e) = self.clone().dispatch_due().await {
                     tracing::error!(error = %e, "delivery queue scan failed");
                 }
@@ -135,20 +126,6 @@ impl Deliverer {
                 }
             }
         })
-    }
-
-    /// Gives every domain identity its DKIM key pair soon after it is created.
-    async fn sweep_dkim_keys(&self) {
-        let store = self.store.clone();
-        let master = self.master.clone();
-        let swept =
-            tokio::task::spawn_blocking(move || crate::dkim::ensure_all_keys(&store, &master))
-                .await;
-        match swept {
-            Ok(Ok(0)) | Err(_) => {}
-            Ok(Ok(n)) => tracing::info!(created = n, "DKIM key pairs created"),
-            Ok(Err(e)) => tracing::error!(error = %e, "DKIM key sweep failed"),
-        }
     }
 
     /// Asks the dispatcher to look at the queue now (e.g. after an accept).
@@ -273,7 +250,8 @@ impl Deliverer {
             .await
     }
 
-    /// The message as it leaves: CRLF line ends, DKIM-signed when its identity has a key.
+    /// The message as it leaves: CRLF line ends, DKIM-signed when its domain identity
+    /// signs (an identity older than keys made with identities gets its key now).
     async fn prepare(self: &Arc<Self>, message: &StoredMessage) -> Vec<u8> {
         let data = crate::client::crlf(message.raw.as_bytes());
         let store = self.store.clone();
@@ -285,7 +263,7 @@ impl Deliverer {
             match identity {
                 None => Ok(None),
                 Some(identity) => {
-                    let key = crate::dkim::ensure_key(&store, &master, &identity)?;
+                    let key = ses::dkim_key::ensure(&store, &master, &identity)?;
                     crate::dkim::sign(&data, &key, &master).map(Some)
                 }
             }
