@@ -32,12 +32,20 @@ pub fn mail_object(message: &StoredMessage) -> Value {
         "source": message.source,
         "sourceArn": message.from_identity,
         "sendingAccountId": message.account,
-        "destination": message.destination,
+        "destination": destination(message),
         "headersTruncated": truncated,
         "headers": header_list,
         "commonHeaders": common_headers(&headers, &message.message_id),
         "tags": tags(message),
     })
+}
+
+/// `mail.destination`: every recipient of the send, also those the suppression list
+/// held back.
+fn destination(message: &StoredMessage) -> Vec<&str> {
+    let kept = message.destination.iter().map(String::as_str);
+    kept.chain(message.suppressed.iter().map(|s| s.address.as_str()))
+        .collect()
 }
 
 /// `mail.tags`: the `ses:` auto-tags, then the message tags (each a list of values).

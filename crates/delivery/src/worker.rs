@@ -71,7 +71,8 @@ enum Outcome {
     Failed(Reply),
     /// 4xx or no answer: retried until the maximum age.
     Deferred(Option<Reply>, String),
-    /// The mailbox simulator's bounce: its classification and diagnostic code.
+    /// A bounce decided without a connection (the mailbox simulator, the account's
+    /// suppression list): its classification and diagnostic code.
     SimulatedBounce(Classification, String),
 }
 
@@ -237,6 +238,8 @@ impl Deliverer {
             .collect();
         let outcomes = if delivery.domain == simulator::SIMULATOR_DOMAIN {
             simulate(&pending)
+        } else if delivery.domain == ses::outbound::SUPPRESSED {
+            suppressed(&pending)
         } else {
             let data = self.prepare(&message).await;
             self.attempt(destination, &delivery, &message, &pending, &data, session)
@@ -475,7 +478,8 @@ impl Deliverer {
         Ok(())
     }
 
-    /// Hands the hard bounces among `bounced` to the feedback hook.
+    /// Hands the hard bounces among `bounced` to the feedback hook (not recipients
+    /// already on the suppression list: that bounce is no news about them).
     pub(crate) fn hard_bounced(
         &self,
         message: &StoredMessage,
@@ -484,7 +488,9 @@ impl Deliverer {
     ) {
         let Some(hook) = &self.feedback else { return };
         for r in bounced {
-            if r.classification.bounce_type == bounce::BounceType::Permanent {
+            let suppressed =
+                r.classification.sub_type == bounce::BounceSubType::OnAccountSuppressionList;
+            if r.classification.bounce_type == bounce::BounceType::Permanent && !suppressed {
                 hook(&Feedback::HardBounce {
                     message,
                     address: &r.address,
@@ -613,6 +619,20 @@ fn simulate(pending: &[String]) -> Vec<(String, Outcome)> {
                 _ => Outcome::Delivered(simulator::accepted_reply()),
             };
             (address.clone(), outcome)
+        })
+        .collect()
+}
+
+/// Recipients on the suppression list: each bounces, nothing is sent.
+fn suppressed(pending: &[String]) -> Vec<(String, Outcome)> {
+    pending
+        .iter()
+        .map(|address| {
+            let (classification, diagnostic) = bounce::on_account_suppression_list();
+            (
+                address.clone(),
+                Outcome::SimulatedBounce(classification, diagnostic),
+            )
         })
         .collect()
 }

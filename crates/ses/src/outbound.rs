@@ -9,6 +9,11 @@ use std::collections::BTreeMap;
 /// Table of pending deliveries, one document per (message, recipient domain).
 pub const TABLE: &str = "delivery_queue";
 
+/// The "domain" of the one record that holds a message's recipients on the
+/// suppression list: nothing is sent to them, each gets its Bounce event. No
+/// recipient domain looks like it.
+pub const SUPPRESSED: &str = "*suppressed";
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum RecipientState {
     Pending,
@@ -49,9 +54,19 @@ pub fn queue_key(created_ms: i64, message_id: &str, domain: &str) -> String {
     format!("{created_ms:016}-{message_id}-{domain}")
 }
 
-/// The deliveries of one message, one per recipient domain.
+/// The deliveries of one message, one per recipient domain, and one for the
+/// recipients the suppression list held back (their bounces are reported like any).
 pub fn deliveries_for(message: &StoredMessage, message_key: &str) -> Vec<(String, QueuedDelivery)> {
     let mut by_domain: BTreeMap<String, Vec<QueuedRecipient>> = BTreeMap::new();
+    for s in &message.suppressed {
+        by_domain
+            .entry(SUPPRESSED.to_string())
+            .or_default()
+            .push(QueuedRecipient {
+                address: s.address.clone(),
+                state: RecipientState::Pending,
+            });
+    }
     for address in &message.destination {
         let domain = address
             .rsplit_once('@')
@@ -85,4 +100,51 @@ pub fn deliveries_for(message: &StoredMessage, message_key: &str) -> Vec<(String
             (key, delivery)
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{OwnMail, SuppressedRecipient, SuppressionReason};
+
+    fn message(to: &[&str], suppressed: &[&str]) -> StoredMessage {
+        let mail = OwnMail {
+            message_id: "m1".into(),
+            account: "111122223333".into(),
+            region: "us-east-1".into(),
+            source: "a@example.com".into(),
+            to: String::new(),
+            created_ms: 5,
+        };
+        let mut m = StoredMessage::own(mail, String::new().into());
+        m.destination = to.iter().map(|s| s.to_string()).collect();
+        m.suppressed = suppressed
+            .iter()
+            .map(|a| SuppressedRecipient {
+                address: a.to_string(),
+                reason: SuppressionReason::Bounce,
+            })
+            .collect();
+        m
+    }
+
+    #[test]
+    fn suppressed_recipients_get_their_own_record() {
+        let m = message(&["x@b.example", "y@a.example"], &["s@a.example"]);
+        let queued = deliveries_for(&m, "key");
+        let domains: Vec<&str> = queued.iter().map(|(_, d)| d.domain.as_str()).collect();
+        assert_eq!(domains, [SUPPRESSED, "a.example", "b.example"]);
+        let (key, held) = &queued[0];
+        assert_eq!(key, &queue_key(5, "m1", SUPPRESSED));
+        assert_eq!(held.recipients[0].address, "s@a.example");
+        assert_eq!(held.recipients[0].state, RecipientState::Pending);
+        assert_eq!(queued.iter().filter(|(_, d)| d.reports_send).count(), 1);
+    }
+
+    #[test]
+    fn an_all_suppressed_message_still_reports_its_send() {
+        let queued = deliveries_for(&message(&[], &["s@a.example"]), "key");
+        assert_eq!(queued.len(), 1);
+        assert!(queued[0].1.reports_send && queued[0].1.domain == SUPPRESSED);
+    }
 }
