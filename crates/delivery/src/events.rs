@@ -3,6 +3,7 @@
 //! them to a webhook signed with HMAC-SHA256.
 
 use crate::bounce::Classification;
+use crate::outbox::Outbox;
 use serde_json::{json, Value};
 use ses::model::StoredMessage;
 use std::io::Write as _;
@@ -292,13 +293,14 @@ pub fn rendering_failure_event(message: &StoredMessage, template_name: &str, err
 /// Where events go.
 pub struct EventSink {
     file: Option<Mutex<std::fs::File>>,
-    webhook: Option<tokio::sync::mpsc::UnboundedSender<String>>,
+    webhook: Option<Outbox>,
 }
 
 impl EventSink {
+    /// The events file and the events webhook's outbox (see [`Outbox::start`]).
     pub fn new(
         file: Option<&std::path::Path>,
-        webhook: Option<crate::webhook::Webhook>,
+        webhook: Option<Outbox>,
     ) -> std::io::Result<EventSink> {
         let file = match file {
             Some(path) => Some(Mutex::new(
@@ -309,7 +311,6 @@ impl EventSink {
             )),
             None => None,
         };
-        let webhook = webhook.map(crate::webhook::Webhook::start);
         Ok(EventSink { file, webhook })
     }
 
@@ -333,7 +334,9 @@ impl EventSink {
             }
         }
         if let Some(webhook) = &self.webhook {
-            let _ = webhook.send(line);
+            if let Err(e) = webhook.push(line) {
+                tracing::error!(error = e, "events webhook: event dropped");
+            }
         }
     }
 }

@@ -133,10 +133,15 @@ impl DeliveryArgs {
         };
         let secret = std::env::var("SESAME_WEBHOOK_SECRET").ok();
         let webhook = match &self.events_webhook {
-            Some(url) => Some(
-                delivery::webhook::Webhook::parse(url, secret.clone())
-                    .map_err(|e| anyhow::anyhow!(e))?,
-            ),
+            Some(url) => {
+                let endpoint = delivery::webhook::Webhook::parse(url, secret.clone())
+                    .map_err(|e| anyhow::anyhow!(e))?;
+                Some(delivery::Outbox::start(
+                    store.clone(),
+                    endpoint,
+                    delivery::sns::QUEUE_CAPACITY,
+                ))
+            }
             None => None,
         };
         let subscriptions = self
