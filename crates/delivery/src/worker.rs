@@ -157,8 +157,10 @@ impl Deliverer {
         {
             let mut in_flight = lock(&self.in_flight);
             for (key, d) in queued {
-                if d.next_attempt_ms > now || in_flight.contains(&key) {
-                    continue;
+                let held = matches!(self.config.mode, Mode::Capture)
+                    && !ses::outbound::never_leaves(&d.domain);
+                if held || d.next_attempt_ms > now || in_flight.contains(&key) {
+                    continue; // in capture mode, real deliveries wait for relay or mx
                 }
                 in_flight.insert(key.clone());
                 groups
@@ -182,7 +184,7 @@ impl Deliverer {
     fn destination(&self, domain: &str) -> String {
         match &self.config.mode {
             Mode::Relay { addr, .. } => addr.clone(),
-            Mode::Mx { .. } => domain.to_string(),
+            Mode::Mx { .. } | Mode::Capture => domain.to_string(),
         }
     }
 
@@ -369,6 +371,7 @@ impl Deliverer {
         let (hosts, credentials) = match &self.config.mode {
             Mode::Relay { addr, credentials } => (vec![addr.clone()], credentials.clone()),
             Mode::Mx { dns, port } => (crate::mx::hosts(*dns, domain, *port).await?, None),
+            Mode::Capture => (Vec::new(), None),
         };
         let options = SessionOptions {
             hostname: self.config.hostname.clone(),
