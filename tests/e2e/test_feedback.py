@@ -213,7 +213,9 @@ def test_hard_bounce_goes_to_the_suppression_list_as_the_reasons_say(start_serve
     assert stored["destination"] == []
     assert stored["suppressed"] == [{"address": "gone@dest.example", "reason": "BOUNCE"}]
     time.sleep(2)
-    assert not receiver.received("hb-2")
+    # Only its feedback (a Bounce, OnAccountSuppressionList) reaches the sender.
+    assert not [m for m in receiver.received("hb-2") if "gone@dest.example" in m["to"]]
+    assert f.wait_event(again, "Bounce")["bounce"]["bounceSubType"] == "OnAccountSuppressionList"
 
     # Only complaints suppress now: another hard bounce does not ...
     f.server.aws("sesv2", "put-account-suppression-attributes", "--suppressed-reasons", "COMPLAINT")

@@ -34,7 +34,7 @@ pub fn handle(state: &AppState, call: &Call, p: &Params) -> Result<Reply, ApiErr
         }
         "VerifyDomainDkim" => {
             let identity = ses
-                .verify_domain(c, i, p.required("Domain")?)
+                .verify_domain_dkim(c, i, p.required("Domain")?)
                 .map_err(err)?;
             x.open("DkimTokens");
             for t in &identity.dkim_tokens {

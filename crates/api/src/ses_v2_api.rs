@@ -77,7 +77,7 @@ pub fn handle(
             let identity = if name.contains('@') {
                 ses.verify_email(c, i, name)
             } else {
-                ses.verify_domain(c, i, name)
+                ses.verify_domain_dkim(c, i, name)
             }
             .map_err(err)?;
             json!({

@@ -103,6 +103,18 @@ pub fn undeliverable() -> Classification {
     }
 }
 
+/// A recipient on the sending account's suppression list: never sent to, reported
+/// as SES does (`Permanent` / `OnAccountSuppressionList`), with its diagnostic code.
+pub fn on_account_suppression_list() -> (Classification, String) {
+    let classification = Classification {
+        bounce_type: BounceType::Permanent,
+        sub_type: BounceSubType::OnAccountSuppressionList,
+        status: "5.1.1".into(),
+    };
+    let diagnostic = "Amazon SES did not send the message to this address because it is on the suppression list for your account.";
+    (classification, diagnostic.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,6 +6,9 @@ use std::time::Duration;
 /// Where messages go.
 #[derive(Debug, Clone)]
 pub enum Mode {
+    /// Nowhere: mail stays in the capture store; only what never leaves anyway
+    /// (the mailbox simulator, suppressed recipients) is worked off, for its events.
+    Capture,
     /// Everything to one smarthost.
     Relay {
         /// `host:port`
@@ -138,7 +141,7 @@ mod tests {
                 let c = credentials.unwrap();
                 assert_eq!((c.user.as_str(), c.password.as_str()), ("user@x", "p:ss"));
             }
-            Mode::Mx { .. } => panic!("relay expected"),
+            Mode::Mx { .. } | Mode::Capture => panic!("relay expected"),
         }
         assert!(parse_relay("smtp://127.0.0.1").is_err());
         let err = parse_relay("http://u:secret@h:1").unwrap_err();

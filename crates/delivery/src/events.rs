@@ -3,6 +3,7 @@
 //! them to a webhook signed with HMAC-SHA256.
 
 use crate::bounce::Classification;
+use crate::outbox::Outbox;
 use serde_json::{json, Value};
 use ses::model::StoredMessage;
 use std::io::Write as _;
@@ -32,12 +33,20 @@ pub fn mail_object(message: &StoredMessage) -> Value {
         "source": message.source,
         "sourceArn": message.from_identity,
         "sendingAccountId": message.account,
-        "destination": message.destination,
+        "destination": destination(message),
         "headersTruncated": truncated,
         "headers": header_list,
         "commonHeaders": common_headers(&headers, &message.message_id),
         "tags": tags(message),
     })
+}
+
+/// `mail.destination`: every recipient of the send, also those the suppression list
+/// held back.
+fn destination(message: &StoredMessage) -> Vec<&str> {
+    let kept = message.destination.iter().map(String::as_str);
+    kept.chain(message.suppressed.iter().map(|s| s.address.as_str()))
+        .collect()
 }
 
 /// `mail.tags`: the `ses:` auto-tags, then the message tags (each a list of values).
@@ -284,13 +293,14 @@ pub fn rendering_failure_event(message: &StoredMessage, template_name: &str, err
 /// Where events go.
 pub struct EventSink {
     file: Option<Mutex<std::fs::File>>,
-    webhook: Option<tokio::sync::mpsc::UnboundedSender<String>>,
+    webhook: Option<Outbox>,
 }
 
 impl EventSink {
+    /// The events file and the events webhook's outbox (see [`Outbox::start`]).
     pub fn new(
         file: Option<&std::path::Path>,
-        webhook: Option<crate::webhook::Webhook>,
+        webhook: Option<Outbox>,
     ) -> std::io::Result<EventSink> {
         let file = match file {
             Some(path) => Some(Mutex::new(
@@ -301,7 +311,6 @@ impl EventSink {
             )),
             None => None,
         };
-        let webhook = webhook.map(crate::webhook::Webhook::start);
         Ok(EventSink { file, webhook })
     }
 
@@ -325,7 +334,9 @@ impl EventSink {
             }
         }
         if let Some(webhook) = &self.webhook {
-            let _ = webhook.send(line);
+            if let Err(e) = webhook.push(line) {
+                tracing::error!(error = e, "events webhook: event dropped");
+            }
         }
     }
 }

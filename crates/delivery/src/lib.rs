@@ -15,6 +15,7 @@ pub mod inbound;
 mod journal;
 mod mx;
 mod notification;
+pub mod outbox;
 pub mod reply;
 pub mod report;
 pub mod router;
@@ -27,5 +28,6 @@ mod worker;
 
 pub use config::{parse_relay, Config, Mode};
 pub use events::EventSink;
+pub use outbox::Outbox;
 pub use router::{EventRouter, RouterConfig};
 pub use worker::{Deliverer, Feedback, FeedbackHook};

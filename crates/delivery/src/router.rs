@@ -53,8 +53,8 @@ impl EventRouter {
     pub fn start(sink: EventSink, store: Store, config: RouterConfig) -> std::io::Result<Self> {
         let (queue, rx) = sync_channel(QUEUE_CAPACITY);
         let routing = Routing {
+            topics: Topics::start(&store, config.subscriptions),
             store,
-            topics: Topics::start(config.subscriptions),
             hostname: config.hostname,
             outbound: config.outbound,
         };

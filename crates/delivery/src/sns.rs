@@ -3,15 +3,18 @@
 //! message published to a topic is POSTed to each of its endpoints in the shape of an
 //! SNS HTTP notification (`Type`, `MessageId`, `TopicArn`, `Message`, `Timestamp`),
 //! signed like the events webhook (`X-Sesame-Signature`). Each endpoint has its own
-//! bounded queue and retries with backoff, so a slow or failing endpoint delays only
-//! itself; a message published to a topic without endpoints goes nowhere.
+//! durable outbox ([`crate::outbox`]) and retries with backoff, so a slow or failing
+//! endpoint delays only itself and a restart loses nothing; a message published to a
+//! topic without endpoints goes nowhere.
 
+use crate::outbox::Outbox;
 use crate::webhook::Webhook;
 use serde_json::json;
 use std::collections::HashMap;
-use tokio::sync::mpsc::{error::TrySendError, Sender};
+use store::Store;
 
-/// Most notifications waiting for one endpoint; further ones are dropped (and logged).
+/// Most notifications waiting to be stored for one endpoint; further ones are
+/// dropped (and logged).
 pub const QUEUE_CAPACITY: usize = 10_000;
 
 /// One `TOPIC_ARN=URL` subscription.
@@ -47,16 +50,16 @@ impl Subscription {
 /// The subscribed endpoints of every topic, each with its posting task.
 #[derive(Default)]
 pub struct Topics {
-    endpoints: HashMap<String, Vec<Sender<String>>>,
+    endpoints: HashMap<String, Vec<Outbox>>,
 }
 
 impl Topics {
     /// Starts one posting task per subscription (needs a Tokio runtime).
-    pub fn start(subscriptions: Vec<Subscription>) -> Topics {
-        let mut endpoints: HashMap<String, Vec<Sender<String>>> = HashMap::new();
+    pub fn start(store: &Store, subscriptions: Vec<Subscription>) -> Topics {
+        let mut endpoints: HashMap<String, Vec<Outbox>> = HashMap::new();
         for s in subscriptions {
-            let queue = s.endpoint.start_bounded(QUEUE_CAPACITY);
-            endpoints.entry(s.topic_arn).or_default().push(queue);
+            let outbox = Outbox::start(store.clone(), s.endpoint, QUEUE_CAPACITY);
+            endpoints.entry(s.topic_arn).or_default().push(outbox);
         }
         Topics { endpoints }
     }
@@ -67,16 +70,10 @@ impl Topics {
             tracing::debug!(topic_arn, "no endpoint subscribed to this topic");
             return;
         };
-        for queue in endpoints {
+        for outbox in endpoints {
             let body = envelope(topic_arn, message, crate::worker::now_ms());
-            match queue.try_send(body) {
-                Ok(()) => {}
-                Err(TrySendError::Full(_)) => {
-                    tracing::error!(topic_arn, "SNS endpoint queue full; notification dropped");
-                }
-                Err(TrySendError::Closed(_)) => {
-                    tracing::error!(topic_arn, "SNS endpoint task stopped; notification dropped");
-                }
+            if let Err(e) = outbox.push(body) {
+                tracing::error!(topic_arn, error = e, "SNS endpoint: notification dropped");
             }
         }
     }

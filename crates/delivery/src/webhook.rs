@@ -1,15 +1,13 @@
 //! Event webhook: each event is POSTed as JSON to an `http://` URL with an
 //! `X-Sesame-Signature: sha256=HEX` header (HMAC-SHA256 of the body under the
-//! secret from `SESAME_WEBHOOK_SECRET`), retried with backoff. Delivery to the
-//! webhook is best effort: events not yet posted when the process stops are lost
-//! (the events file has them).
+//! secret from `SESAME_WEBHOOK_SECRET`). Posts wait in a durable
+//! [`crate::outbox::Outbox`], retried with backoff, also across restarts.
 
 use hmac::{Hmac, Mac};
+use sha2::Digest as _;
 use sha2::Sha256;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-const ATTEMPTS: u32 = 6;
 
 /// A webhook endpoint. Debug output never shows the secret.
 #[derive(Clone)]
@@ -67,42 +65,24 @@ impl Webhook {
         self
     }
 
-    /// Like [`Webhook::start`], with a queue of at most `capacity` events: a full
-    /// queue refuses the event (the caller logs and drops it) instead of growing.
-    pub fn start_bounded(self, capacity: usize) -> tokio::sync::mpsc::Sender<String> {
-        let (tx, mut rx) = tokio::sync::mpsc::channel::<String>(capacity.max(1));
-        tokio::spawn(async move {
-            while let Some(body) = rx.recv().await {
-                self.post_with_retries(&body).await;
-            }
-        });
-        tx
+    /// The host (and port) posts go to, for logs.
+    pub fn host(&self) -> &str {
+        &self.host
     }
 
-    /// Starts the posting task; events sent to the returned channel are posted in order.
-    pub fn start(self) -> tokio::sync::mpsc::UnboundedSender<String> {
-        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
-        tokio::spawn(async move {
-            while let Some(body) = rx.recv().await {
-                self.post_with_retries(&body).await;
-            }
-        });
-        tx
-    }
-
-    async fn post_with_retries(&self, body: &str) {
-        let mut wait = Duration::from_millis(500);
-        for attempt in 1..=ATTEMPTS {
-            match self.post(body).await {
-                Ok(()) => return,
-                Err(e) => {
-                    tracing::warn!(attempt, error = %e, url_host = %self.host, "event webhook failed");
-                    tokio::time::sleep(wait).await;
-                    wait = (wait * 2).min(Duration::from_secs(30));
-                }
-            }
+    /// A stable name of this endpoint (URL and extra header fields) for its pending
+    /// posts in the store: the same configuration finds them after a restart.
+    pub fn outbox_id(&self) -> String {
+        let mut hash = Sha256::new();
+        hash.update(self.host_port.as_bytes());
+        hash.update(self.path.as_bytes());
+        for (name, value) in &self.headers {
+            hash.update(format!("\n{name}: {value}").as_bytes());
         }
-        tracing::error!(url_host = %self.host, "event webhook: giving up on one event");
+        hash.finalize()[..8]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
     }
 
     /// The `X-Sesame-Signature` value of `body`.
@@ -120,7 +100,8 @@ impl Webhook {
         ))
     }
 
-    async fn post(&self, body: &str) -> Result<(), String> {
+    /// One POST of `body`; a 2xx status is success.
+    pub(crate) async fn post(&self, body: &str) -> Result<(), String> {
         let mut request = format!(
             "POST {} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n",
             self.path,

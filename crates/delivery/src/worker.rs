@@ -21,9 +21,6 @@ use std::sync::{Arc, Mutex};
 use store::{MasterKey, Store};
 use tokio::sync::{Notify, Semaphore};
 
-/// Dispatcher rounds between two sweeps for domain identities without DKIM keys.
-const KEY_SWEEP_ROUNDS: u64 = 5;
-
 /// Feedback the rest of Sesame acts on. `message.account` is the sending account
 /// (the delegate's, when a delegate sent): its reputation and suppression list.
 #[derive(Debug)]
@@ -76,7 +73,8 @@ enum Outcome {
     Failed(Reply),
     /// 4xx or no answer: retried until the maximum age.
     Deferred(Option<Reply>, String),
-    /// The mailbox simulator's bounce: its classification and diagnostic code.
+    /// A bounce decided without a connection (the mailbox simulator, the account's
+    /// suppression list): its classification and diagnostic code.
     SimulatedBounce(Classification, String),
 }
 
@@ -122,13 +120,7 @@ impl Deliverer {
     /// Starts the dispatcher; it runs until the runtime stops.
     pub fn start(self: Arc<Self>) -> tokio::task::JoinHandle<()> {
         tokio::spawn(async move {
-            let mut rounds_to_sweep: u64 = 0;
             loop {
-                if rounds_to_sweep == 0 {
-                    self.sweep_dkim_keys().await;
-                    rounds_to_sweep = KEY_SWEEP_ROUNDS;
-                }
-                rounds_to_sweep -= 1;
                 if let Err(e) = self.clone().dispatch_due().await {
                     tracing::error!(error = %e, "delivery queue scan failed");
                 }
@@ -138,20 +130,6 @@ impl Deliverer {
                 }
             }
         })
-    }
-
-    /// Gives every domain identity its DKIM key pair soon after it is created.
-    async fn sweep_dkim_keys(&self) {
-        let store = self.store.clone();
-        let master = self.master.clone();
-        let swept =
-            tokio::task::spawn_blocking(move || crate::dkim::ensure_all_keys(&store, &master))
-                .await;
-        match swept {
-            Ok(Ok(0)) | Err(_) => {}
-            Ok(Ok(n)) => tracing::info!(created = n, "DKIM key pairs created"),
-            Ok(Err(e)) => tracing::error!(error = %e, "DKIM key sweep failed"),
-        }
     }
 
     /// Asks the dispatcher to look at the queue now (e.g. after an accept).
@@ -182,8 +160,10 @@ impl Deliverer {
         {
             let mut in_flight = lock(&self.in_flight);
             for (key, d) in queued {
-                if d.next_attempt_ms > now || in_flight.contains(&key) {
-                    continue;
+                let held = matches!(self.config.mode, Mode::Capture)
+                    && !ses::outbound::never_leaves(&d.domain);
+                if held || d.next_attempt_ms > now || in_flight.contains(&key) {
+                    continue; // in capture mode, real deliveries wait for relay or mx
                 }
                 in_flight.insert(key.clone());
                 groups
@@ -207,7 +187,7 @@ impl Deliverer {
     fn destination(&self, domain: &str) -> String {
         match &self.config.mode {
             Mode::Relay { addr, .. } => addr.clone(),
-            Mode::Mx { .. } => domain.to_string(),
+            Mode::Mx { .. } | Mode::Capture => domain.to_string(),
         }
     }
 
@@ -271,11 +251,12 @@ impl Deliverer {
             .map(|r| r.address.clone())
             .collect();
         let outcomes = match data {
-            None => simulate(&pending),
             Some(data) => {
                 self.attempt(destination, &delivery, &message, &pending, &data, session)
                     .await
             }
+            None if delivery.domain == ses::outbound::SUPPRESSED => suppressed(&pending),
+            None => simulate(&pending),
         };
         let remote_ip = session
             .as_ref()
@@ -285,7 +266,8 @@ impl Deliverer {
             .await
     }
 
-    /// The message as it leaves: CRLF line ends, DKIM-signed when its identity has a key.
+    /// The message as it leaves: CRLF line ends, DKIM-signed when its domain identity
+    /// signs (an identity older than keys made with identities gets its key now).
     fn prepare(&self, message: &StoredMessage) -> Vec<u8> {
         let data = crate::client::crlf(message.raw.as_bytes());
         match self.signed(&data, &message.from_identity) {
@@ -304,7 +286,7 @@ impl Deliverer {
         let Some(identity) = crate::dkim::signing_identity(&self.store, identity_arn)? else {
             return Ok(None);
         };
-        let key = crate::dkim::ensure_key(&self.store, &self.master, &identity)?;
+        let key = ses::dkim_key::ensure(&self.store, &self.master, &identity)?;
         self.signers.sign(data, &key, &self.master).map(Some)
     }
 
@@ -394,6 +376,7 @@ impl Deliverer {
         let (hosts, credentials) = match &self.config.mode {
             Mode::Relay { addr, credentials } => (vec![addr.clone()], credentials.clone()),
             Mode::Mx { dns, port } => (crate::mx::hosts(*dns, domain, *port).await?, None),
+            Mode::Capture => (Vec::new(), None),
         };
         let options = SessionOptions {
             hostname: self.config.hostname.clone(),
@@ -503,7 +486,8 @@ impl Deliverer {
         Ok(())
     }
 
-    /// Hands the hard bounces among `bounced` to the feedback hook.
+    /// Hands the hard bounces among `bounced` to the feedback hook (not recipients
+    /// already on the suppression list: that bounce is no news about them).
     pub(crate) fn hard_bounced(
         &self,
         message: &StoredMessage,
@@ -512,7 +496,9 @@ impl Deliverer {
     ) {
         let Some(hook) = &self.feedback else { return };
         for r in bounced {
-            if r.classification.bounce_type == bounce::BounceType::Permanent {
+            let suppressed =
+                r.classification.sub_type == bounce::BounceSubType::OnAccountSuppressionList;
+            if r.classification.bounce_type == bounce::BounceType::Permanent && !suppressed {
                 hook(&Feedback::HardBounce {
                     message,
                     address: &r.address,
@@ -641,6 +627,20 @@ fn simulate(pending: &[String]) -> Vec<(String, Outcome)> {
                 _ => Outcome::Delivered(simulator::accepted_reply()),
             };
             (address.clone(), outcome)
+        })
+        .collect()
+}
+
+/// Recipients on the suppression list: each bounces, nothing is sent.
+fn suppressed(pending: &[String]) -> Vec<(String, Outcome)> {
+    pending
+        .iter()
+        .map(|address| {
+            let (classification, diagnostic) = bounce::on_account_suppression_list();
+            (
+                address.clone(),
+                Outcome::SimulatedBounce(classification, diagnostic),
+            )
         })
         .collect()
 }

@@ -59,6 +59,12 @@ impl Iam {
         &self.store
     }
 
+    /// The key that seals secrets at rest, for services that keep their own (Easy
+    /// DKIM private keys).
+    pub fn master_key(&self) -> &MasterKey {
+        &self.key
+    }
+
     /// Runs `f` in a write transaction, commits, and invalidates cached callers.
     pub(crate) fn mutate<R>(
         &self,

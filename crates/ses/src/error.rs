@@ -56,6 +56,20 @@ pub enum SesError {
     Iam(#[from] iam::IamError),
     #[error("internal error: {0}")]
     Store(#[from] store::StoreError),
+    /// A server-side failure that is not the store's.
+    #[error("internal error: {0}")]
+    Internal(&'static str),
+}
+
+impl From<crate::dkim_key::DkimKeyError> for SesError {
+    fn from(e: crate::dkim_key::DkimKeyError) -> SesError {
+        match e {
+            crate::dkim_key::DkimKeyError::Store(e) => SesError::Store(e),
+            crate::dkim_key::DkimKeyError::Generate => {
+                SesError::Internal("DKIM key generation failed")
+            }
+        }
+    }
 }
 
 impl SesError {
@@ -85,7 +99,7 @@ impl SesError {
             SesError::InvalidRenderingParameter(_) => "InvalidRenderingParameter",
             SesError::MissingRenderingAttribute(_) => "MissingRenderingAttribute",
             SesError::Iam(e) => e.code(),
-            SesError::Store(_) => "InternalFailure",
+            SesError::Store(_) | SesError::Internal(_) => "InternalFailure",
         }
     }
 
@@ -117,7 +131,7 @@ impl SesError {
                 "SendingPausedException"
             }
             SesError::Iam(e) => e.code(),
-            SesError::Store(_) => "InternalServiceErrorException",
+            SesError::Store(_) | SesError::Internal(_) => "InternalServiceErrorException",
         }
     }
 
@@ -126,7 +140,7 @@ impl SesError {
         match self {
             SesError::AccessDenied { .. } => 403,
             SesError::Iam(e) => e.status(),
-            SesError::Store(_) => 500,
+            SesError::Store(_) | SesError::Internal(_) => 500,
             _ => 400,
         }
     }

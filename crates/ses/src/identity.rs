@@ -1,6 +1,7 @@
 //! Identities (email addresses and domains) per account and region, their
 //! verification, and their sending authorization policies.
 
+use crate::dkim_key::{self, StoredKey};
 use crate::model::{scoped_key, table, Identity, IdentityKind, OwnMail, StoredMessage};
 use crate::{address, Ses, SesError};
 use iam::{ids, Caller, RequestInfo};
@@ -34,13 +35,42 @@ impl Ses {
         Ok(identity)
     }
 
-    /// Creates a domain identity; returns it with its TXT verification token.
+    /// Creates a domain identity (with its Easy DKIM key pair, signing off: v1
+    /// VerifyDomainIdentity); returns it with its TXT verification token.
     pub fn verify_domain(
         &self,
         caller: &Caller,
         info: &RequestInfo,
         domain: &str,
     ) -> Result<Identity, SesError> {
+        let domain = self.allowed_domain(caller, info, domain)?;
+        self.create_domain(&caller.account, &info.region, &domain, false)
+    }
+
+    /// Creates a domain identity with Easy DKIM signing on (v1 VerifyDomainDkim, v2
+    /// CreateEmailIdentity), or turns signing on for an existing one.
+    pub fn verify_domain_dkim(
+        &self,
+        caller: &Caller,
+        info: &RequestInfo,
+        domain: &str,
+    ) -> Result<Identity, SesError> {
+        let domain = self.allowed_domain(caller, info, domain)?;
+        let mut identity = self.create_domain(&caller.account, &info.region, &domain, true)?;
+        if !identity.dkim_enabled {
+            identity.dkim_enabled = true;
+            self.save_identity(&identity)?;
+        }
+        Ok(identity)
+    }
+
+    /// The normalised domain name, once the caller may create its identity.
+    fn allowed_domain(
+        &self,
+        caller: &Caller,
+        info: &RequestInfo,
+        domain: &str,
+    ) -> Result<String, SesError> {
         let domain = domain.trim().trim_end_matches('.').to_ascii_lowercase();
         if domain.is_empty() || domain.contains('@') || !domain.contains('.') {
             return Err(SesError::InvalidParameter(format!(
@@ -49,7 +79,35 @@ impl Ses {
         }
         let arn = Ses::identity_arn(info, &caller.account, &domain);
         self.allow(caller, info, "ses:VerifyDomainIdentity", &arn)?;
-        self.upsert_identity(caller, info, &domain, IdentityKind::Domain)
+        Ok(domain)
+    }
+
+    /// The domain identity `domain` (lower case), created with its DKIM key pair in
+    /// one transaction when missing. The key is generated before the transaction
+    /// (RSA generation takes a while; callers run on blocking threads).
+    fn create_domain(
+        &self,
+        account: &str,
+        region: &str,
+        domain: &str,
+        signing: bool,
+    ) -> Result<Identity, SesError> {
+        let master = self.iam.master_key();
+        if let Some(existing) = self.load_identity(account, region, domain)? {
+            dkim_key::ensure(&self.store, master, &existing)?;
+            return Ok(existing);
+        }
+        let mut identity = new_identity(account, region, domain, IdentityKind::Domain)?;
+        identity.dkim_enabled = signing;
+        let key = StoredKey::generate(&identity, master)?;
+        let mut tx = self.store.write()?;
+        if let Some(existing) = tx.get::<Identity>(table::IDENTITIES, &key_of(&identity))? {
+            return Ok(existing); // created meanwhile, with its own key
+        }
+        tx.put(table::IDENTITIES, &key_of(&identity), &identity)?;
+        dkim_key::put(&mut tx, &identity, &key)?;
+        tx.commit()?;
+        Ok(identity)
     }
 
     fn upsert_identity(
@@ -108,7 +166,9 @@ impl Ses {
         Ok(identity)
     }
 
-    /// Operator action: marks an identity verified, creating it when missing.
+    /// Operator action: marks an identity verified, creating it when missing. A
+    /// domain's DKIM records count as found too, which turns signing on the first
+    /// time (as when DNS shows them).
     pub fn mark_verified(
         &self,
         account: &str,
@@ -121,7 +181,9 @@ impl Ses {
             IdentityKind::Domain
         };
         let name = if kind == IdentityKind::Domain {
-            name.to_ascii_lowercase()
+            let domain = name.to_ascii_lowercase();
+            self.create_domain(account, region, &domain, false)?;
+            domain
         } else {
             name.to_string()
         };
@@ -132,6 +194,10 @@ impl Ses {
             None => new_identity(account, region, &name, kind)?,
         };
         identity.verified = true;
+        if kind == IdentityKind::Domain && !identity.dkim_verified {
+            identity.dkim_verified = true;
+            identity.dkim_enabled = true;
+        }
         tx.put(table::IDENTITIES, &key, &identity)?;
         tx.commit()?;
         Ok(identity)
@@ -185,11 +251,10 @@ impl Ses {
             "ses:DeleteIdentity",
             &Ses::identity_arn(info, &caller.account, name),
         )?;
+        let key = scoped_key(&caller.account, &info.region, &name.to_ascii_lowercase());
         let mut tx = self.store.write()?;
-        tx.delete(
-            table::IDENTITIES,
-            &scoped_key(&caller.account, &info.region, &name.to_ascii_lowercase()),
-        )?;
+        tx.delete(table::IDENTITIES, &key)?;
+        tx.delete(dkim_key::TABLE, &key)?;
         tx.commit()?;
         Ok(())
     }

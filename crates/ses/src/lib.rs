@@ -8,6 +8,7 @@
 mod account;
 pub mod address;
 mod config_set;
+pub mod dkim_key;
 pub mod dns;
 pub mod doctor;
 mod error;

@@ -32,8 +32,12 @@ impl Pending {
 /// Whether accepted messages are also queued for outbound delivery.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outbound {
-    /// Capture only: nothing leaves.
+    /// Capture only: nothing leaves, nothing is queued.
     Off,
+    /// Capture, but what SES never delivers anyway (mail to the mailbox simulator,
+    /// recipients on the suppression list) is queued, so its outcomes and events
+    /// happen as on SES.
+    Simulated,
     /// Queue a delivery per recipient domain in the accept transaction.
     Queue,
 }
@@ -123,8 +127,8 @@ fn write<'a>(
     {
         let key = message_key(m);
         tx.put_encoded(table::MESSAGES, &key, encoded)?;
-        if outbound == Outbound::Queue {
-            for (queue_key, delivery) in crate::outbound::deliveries_for(m, &key) {
+        if outbound != Outbound::Off {
+            for (queue_key, delivery) in crate::outbound::queued_for(m, &key, outbound) {
                 tx.put(crate::outbound::TABLE, &queue_key, &delivery)?;
             }
         }

@@ -8,7 +8,8 @@ use std::sync::Arc;
 
 #[derive(Subcommand)]
 pub enum AdminCommand {
-    /// Mark an email address or domain identity verified (creating it when missing).
+    /// Mark an email address or domain identity verified (creating it when missing);
+    /// a domain's DKIM records count as found, which turns its signing on.
     VerifyIdentity {
         identity: String,
         #[arg(long)]
@@ -34,7 +35,8 @@ pub enum AdminCommand {
         data_dir: PathBuf,
     },
     /// Print the DKIM public key record of a domain identity (creating the key pair
-    /// when missing): `NAME TXT "v=DKIM1; k=rsa; p=…"`.
+    /// of an identity made before keys came with identities): `NAME TXT "v=DKIM1;
+    /// k=rsa; p=…"`.
     DkimRecord {
         domain: String,
         #[arg(long)]
@@ -84,13 +86,15 @@ pub fn run(command: AdminCommand) -> anyhow::Result<()> {
             data_dir,
         } => {
             let (store, key) = open_store(&data_dir)?;
-            let arn = format!("arn:aws:ses:{region}:{account}:identity/{domain}");
-            let identity = delivery::dkim::signing_identity(&store, &arn)?
-                .filter(|i| i.name.eq_ignore_ascii_case(&domain))
+            let name = ses::model::scoped_key(&account, &region, &domain.to_ascii_lowercase());
+            let identity = store
+                .read()?
+                .get::<ses::model::Identity>(ses::model::table::IDENTITIES, &name)?
+                .filter(|i| i.kind == ses::IdentityKind::Domain)
                 .ok_or_else(|| {
                     anyhow::anyhow!("no domain identity {domain} in {account}/{region}")
                 })?;
-            let dkim = delivery::dkim::ensure_key(&store, &key, &identity)?;
+            let dkim = ses::dkim_key::ensure(&store, &key, &identity)?;
             println!("{} TXT \"{}\"", dkim.record_name(), dkim.record_text());
         }
         AdminCommand::ProductionAccess {

@@ -81,14 +81,14 @@ impl DeliveryArgs {
     /// How the spool treats accepted messages.
     pub fn outbound(&self) -> ses::Outbound {
         match self.delivery {
-            DeliveryMode::Capture => ses::Outbound::Off,
+            DeliveryMode::Capture => ses::Outbound::Simulated,
             DeliveryMode::Relay | DeliveryMode::Mx => ses::Outbound::Queue,
         }
     }
 
-    fn config(&self) -> anyhow::Result<Option<delivery::Config>> {
+    fn config(&self) -> anyhow::Result<delivery::Config> {
         let mode = match self.delivery {
-            DeliveryMode::Capture => return Ok(None),
+            DeliveryMode::Capture => delivery::Mode::Capture,
             DeliveryMode::Relay => {
                 let url = self
                     .relay
@@ -116,27 +116,25 @@ impl DeliveryArgs {
             Duration::from_secs(self.delivery_max_retry_delay.max(self.delivery_retry_delay));
         config.per_destination = self.delivery_per_destination.max(1);
         config.hostname = self.delivery_hostname.clone();
-        Ok(Some(config))
+        Ok(config)
     }
 
-    /// The event router (events file, webhook, SNS endpoints), unless mail is only
-    /// captured: then nothing is delivered and no event is produced.
-    pub fn events(
-        &self,
-        store: &store::Store,
-    ) -> anyhow::Result<Option<Arc<delivery::EventRouter>>> {
-        let Some(config) = self.config()? else {
-            if !self.sns_endpoints.is_empty() {
-                tracing::warn!("--sns-endpoint has no effect with --delivery capture");
-            }
-            return Ok(None);
-        };
+    /// The event router (events file, webhook, SNS endpoints). With mail only
+    /// captured, the events are those of mail that never leaves on SES either (the
+    /// mailbox simulator, suppressed recipients) and rendering failures.
+    pub fn events(&self, store: &store::Store) -> anyhow::Result<Arc<delivery::EventRouter>> {
+        let config = self.config()?;
         let secret = std::env::var("SESAME_WEBHOOK_SECRET").ok();
         let webhook = match &self.events_webhook {
-            Some(url) => Some(
-                delivery::webhook::Webhook::parse(url, secret.clone())
-                    .map_err(|e| anyhow::anyhow!(e))?,
-            ),
+            Some(url) => {
+                let endpoint = delivery::webhook::Webhook::parse(url, secret.clone())
+                    .map_err(|e| anyhow::anyhow!(e))?;
+                Some(delivery::Outbox::start(
+                    store.clone(),
+                    endpoint,
+                    delivery::sns::QUEUE_CAPACITY,
+                ))
+            }
             None => None,
         };
         let subscriptions = self
@@ -152,25 +150,24 @@ impl DeliveryArgs {
             outbound: self.outbound(),
         };
         let router = delivery::EventRouter::start(sink, store.clone(), router)?;
-        Ok(Some(Arc::new(router)))
+        Ok(Arc::new(router))
     }
 
-    /// Starts the delivery workers (and the feedback listener) unless mail is only
-    /// captured. Feedback counts toward the sending account's reputation in `ses`.
+    /// Starts the delivery workers (in capture mode, for what never leaves) and the
+    /// feedback listener. Feedback counts toward the sending account's reputation in
+    /// `ses`.
     pub async fn start(
         &self,
         store: store::Store,
         master: store::MasterKey,
-        events: Option<Arc<delivery::EventRouter>>,
+        events: Arc<delivery::EventRouter>,
         ses: Arc<ses::Ses>,
     ) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>> {
-        let (Some(config), Some(events)) = (self.config()?, events) else {
-            anyhow::ensure!(
-                self.feedback_smtp.is_none(),
-                "--feedback-smtp needs --delivery relay or mx"
-            );
-            return Ok(Vec::new());
-        };
+        anyhow::ensure!(
+            self.feedback_smtp.is_none() || self.delivery != DeliveryMode::Capture,
+            "--feedback-smtp needs --delivery relay or mx"
+        );
+        let config = self.config()?;
         let domain = self
             .feedback_domain
             .clone()

@@ -129,11 +129,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         ses = ses.with_resolver(ses::dns::Resolver::new(server));
     }
     let events = args.delivery.events(&store)?;
-    if let Some(router) = &events {
-        ses = ses.with_rendering_failure_hook(delivery::EventRouter::rendering_failure_hook(
-            router.clone(),
-        ));
-    }
+    ses = ses.with_rendering_failure_hook(delivery::EventRouter::rendering_failure_hook(
+        events.clone(),
+    ));
     let ses = Arc::new(ses);
     let dns_task = dns.map(|_| {
         let every = std::time::Duration::from_secs(args.dns_check_interval);
