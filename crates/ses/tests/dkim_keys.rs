@@ -8,7 +8,7 @@ use common::{info, world, OWNER, REGION};
 use ses::dkim_key::{self, StoredKey};
 use ses::model::Identity;
 
-fn stored_key(w: &common::World, identity: &Identity) -> Option<StoredKey> {
+fn stored_key(w: &common::World, identity: &Identity) -> Option<std::sync::Arc<StoredKey>> {
     dkim_key::load(w.iam.store(), identity).unwrap()
 }
 
@@ -35,7 +35,7 @@ fn a_domain_identity_is_created_with_its_key_pair() {
     assert_eq!(key.public_key.len(), 360);
     // The private key is sealed: neither the stored document nor Debug shows it.
     let private = w.iam.master_key().open(&key.private_key).unwrap();
-    let document = serde_json::to_string(&key).unwrap();
+    let document = serde_json::to_string(&*key).unwrap();
     assert!(!document.contains(private.trim()));
     assert!(!format!("{key:?}").contains(private.trim()));
 
