@@ -91,6 +91,12 @@ impl EventRouter {
     }
 }
 
+/// What routing reads about a message's sender.
+struct Settings {
+    set: Option<Arc<ConfigurationSet>>,
+    identity: Option<Arc<Identity>>,
+}
+
 struct Routing {
     store: Store,
     topics: Topics,
@@ -112,7 +118,7 @@ impl Routing {
             tracing::warn!(event_type = %event["eventType"], "unknown event type; not routed");
             return Ok(());
         };
-        let (set, identity) = self.settings(message)?;
+        let Settings { set, identity } = self.settings(message)?;
         let set_matches = set.as_ref().is_some_and(|s| self.to_set(s, kind, event));
         if let Some(n) = notification::notification_type(event) {
             self.to_identity(message, event, n, identity.as_deref(), set_matches)?;
@@ -121,10 +127,7 @@ impl Routing {
     }
 
     /// The message's configuration set (the sending account's) and From identity.
-    fn settings(
-        &self,
-        message: &StoredMessage,
-    ) -> Result<(Option<Arc<ConfigurationSet>>, Option<Arc<Identity>>), store::StoreError> {
+    fn settings(&self, message: &StoredMessage) -> Result<Settings, store::StoreError> {
         let snapshot = self.store.snapshot()?;
         let set = match &message.configuration_set {
             Some(name) => snapshot.get(
@@ -137,7 +140,7 @@ impl Routing {
             Some(key) => snapshot.get(table::IDENTITIES, &key)?,
             None => None,
         };
-        Ok((set, identity))
+        Ok(Settings { set, identity })
     }
 
     /// Sends `event` to the set's matching destinations; whether any matched.
