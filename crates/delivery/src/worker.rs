@@ -232,8 +232,8 @@ impl Deliverer {
             let Some((delivery, message)) = load(&me.store, &key_owned)? else {
                 return Ok(None);
             };
-            let data =
-                (delivery.domain != simulator::SIMULATOR_DOMAIN).then(|| me.prepare(&message));
+            let connects = !ses::outbound::never_leaves(&delivery.domain);
+            let data = connects.then(|| me.prepare(&message));
             Ok::<_, store::StoreError>(Some((delivery, message, data)))
         })
         .await
