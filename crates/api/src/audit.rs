@@ -84,7 +84,7 @@ pub fn event(r: CallRecord<'_>) -> AuditEvent {
     let event_source = format!("{}.amazonaws.com", r.service);
     let time_ms = r.info.time_ms;
     let event_id = ids::request_id();
-    let mut detail = serde_json::json!({
+    let detail = serde_json::json!({
         "eventVersion": "1.08",
         "userIdentity": identity,
         "eventTime": ids::iso8601(time_ms),
@@ -102,10 +102,6 @@ pub fn event(r: CallRecord<'_>) -> AuditEvent {
         "managementEvent": true,
         "recipientAccountId": r.caller.map(|c| c.account.clone()).unwrap_or_default(),
     });
-    if let Some(e) = r.error {
-        detail["errorCode"] = e.code.clone().into();
-        detail["errorMessage"] = e.message.clone().into();
-    }
     let mut event = AuditEvent {
         event_id,
         time_ms,
@@ -114,11 +110,21 @@ pub fn event(r: CallRecord<'_>) -> AuditEvent {
         event_source,
         user_name: r.caller.map(|c| c.user_name.clone()).unwrap_or_default(),
         access_key_id: r.access_key_id.to_string(),
-        trace: r.error.map(|e| e.trace.clone()).unwrap_or_default(),
+        trace: Vec::new(),
         detail,
     };
+    if let Some(e) = r.error {
+        set_error(&mut event, e);
+    }
     event.set_authorizations(&r.info.decisions.records());
     event
+}
+
+/// Records in a call's event that the call failed with `e`.
+pub fn set_error(event: &mut AuditEvent, e: &ApiError) {
+    event.detail["errorCode"] = e.code.clone().into();
+    event.detail["errorMessage"] = e.message.clone().into();
+    event.trace = e.trace.clone();
 }
 
 fn identity_type(kind: CallerKind) -> &'static str {

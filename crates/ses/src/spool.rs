@@ -1,15 +1,17 @@
 //! Durable accept with group commit: concurrent sends hand their messages to one
 //! committer thread, which writes every message waiting at that moment in a single
-//! synchronous transaction (one fsync), then answers each sender. A send returns only
-//! after its message is on disk.
+//! synchronous transaction (one fsync), then answers each sender. A sender gets a
+//! [`Commit`] it can wait on from a thread or await from async code (so no thread is
+//! parked per message); a send reports success only once its commit has completed.
 
 use crate::model::{table, StoredMessage};
 use crate::SesError;
-use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
+use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::Mutex;
 use store::Store;
+use tokio::sync::oneshot;
 
-type Waiter = SyncSender<Result<(), String>>;
+type Waiter = oneshot::Sender<Result<(), String>>;
 
 pub(crate) struct Spool {
     queue: Mutex<Sender<(Pending, Waiter)>>,
@@ -55,8 +57,14 @@ impl Spool {
 
     /// Stores `message` durably; returns once it is committed.
     pub fn accept(&self, message: StoredMessage) -> Result<(), SesError> {
+        self.submit(message)?.wait()
+    }
+
+    /// Hands `message` to the committer; the returned [`Commit`] completes once the
+    /// message is on disk (or could not be stored).
+    pub fn submit(&self, message: StoredMessage) -> Result<Commit, SesError> {
         let pending = Pending::new(message)?;
-        let (done, wait) = mpsc::sync_channel(1);
+        let (done, wait) = oneshot::channel();
         let sent = self
             .queue
             .lock()
@@ -67,18 +75,42 @@ impl Spool {
                 "The spool is not accepting messages.".into(),
             ));
         }
-        match wait.recv() {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(e)) => {
-                tracing::error!(error = %e, "spool commit failed");
-                Err(SesError::MessageRejected(
-                    "The message could not be stored; it was not accepted.".into(),
-                ))
-            }
-            Err(_) => Err(SesError::MessageRejected(
-                "The spool stopped before storing the message.".into(),
-            )),
+        Ok(Commit { wait })
+    }
+}
+
+/// The group commit a submitted message is waiting for.
+#[must_use = "a message is accepted only once its commit has completed"]
+pub struct Commit {
+    wait: oneshot::Receiver<Result<(), String>>,
+}
+
+impl Commit {
+    /// Blocks the calling thread until the commit completes. Not for async code.
+    pub fn wait(self) -> Result<(), SesError> {
+        outcome(self.wait.blocking_recv())
+    }
+
+    /// Completes with the commit, without holding a thread meanwhile.
+    pub async fn completed(self) -> Result<(), SesError> {
+        outcome(self.wait.await)
+    }
+}
+
+fn outcome(
+    received: Result<Result<(), String>, oneshot::error::RecvError>,
+) -> Result<(), SesError> {
+    match received {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "spool commit failed");
+            Err(SesError::MessageRejected(
+                "The message could not be stored; it was not accepted.".into(),
+            ))
         }
+        Err(_) => Err(SesError::MessageRejected(
+            "The spool stopped before storing the message.".into(),
+        )),
     }
 }
 
