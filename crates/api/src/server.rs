@@ -94,33 +94,50 @@ async fn handle(
     let rid = request_id.clone();
     let internal = parts.uri.path().starts_with("/_sesame/") || parts.uri.path() == "/metrics";
     let api = api_label(protocol, internal);
-    let handler = state.clone();
-    let (reply, encoded, awaiting) = tokio::task::spawn_blocking(move || {
-        if internal {
-            (
-                crate::internal::handle(&handler, parts.method.as_str(), parts.uri.path()),
-                None,
-                None,
-            )
-        } else {
-            dispatch(&handler, peer, &parts, &body, protocol, &rid)
-        }
-    })
-    .await
-    .unwrap_or_else(|_| {
-        let e = ApiError::new(
-            500,
-            "InternalFailure",
-            "The request processing has failed because of an unknown error.",
-        );
-        (Reply::error(protocol, &e, &request_id), None, None)
-    });
+    let (reply, encoded, awaiting) = if !internal && is_send(protocol, &body) {
+        dispatch(&state, peer, &parts, &body, protocol, &rid)
+    } else {
+        let handler = state.clone();
+        tokio::task::spawn_blocking(move || {
+            if internal {
+                (
+                    crate::internal::handle(&handler, parts.method.as_str(), parts.uri.path()),
+                    None,
+                    None,
+                )
+            } else {
+                dispatch(&handler, peer, &parts, &body, protocol, &rid)
+            }
+        })
+        .await
+        .unwrap_or_else(|_| {
+            let e = ApiError::new(
+                500,
+                "InternalFailure",
+                "The request processing has failed because of an unknown error.",
+            );
+            (Reply::error(protocol, &e, &request_id), None, None)
+        })
+    };
     let reply = match awaiting {
         Some(awaiting) => awaiting.reply(&state, reply, &request_id).await,
         None => reply,
     };
     metrics::request_latency(api, started.elapsed());
     Ok(respond((reply, encoded), &request_id))
+}
+
+/// Whether a request is a v1 SendEmail or SendRawEmail (its `Action` in the body, as
+/// SDKs send it). These run on the async worker itself rather than on a blocking
+/// thread: until their message is handed to the spool they only compute (reads come
+/// from the store's cache, the audit event is queued) and the wait for the disk is
+/// awaited (`AwaitingCommit`), so a thread hand-off each way would cost more than
+/// the call. Templated sends may write a rendering failure, so they stay blocking.
+fn is_send(protocol: Protocol, body: &[u8]) -> bool {
+    matches!(protocol, Protocol::Query { namespace } if namespace == ses_v1_api::SES_NAMESPACE)
+        && form_urlencoded::parse(body)
+            .find(|(k, _)| k == "Action")
+            .is_some_and(|(_, v)| v == "SendEmail" || v == "SendRawEmail")
 }
 
 /// A send's reply held until its message is on disk, with the call's audit event,
