@@ -96,7 +96,8 @@ pub struct PendingSend {
 }
 
 impl PendingSend {
-    /// Blocks the calling thread until the message is on disk. Not for async code.
+    /// Blocks the calling thread until the message is on disk (panics on an async
+    /// worker, where [`PendingSend::completed`] is awaited instead).
     pub fn wait(mut self) -> Result<SendResult, SesError> {
         let committed = self.commit.take().map(|(c, n)| (c.wait(), n));
         self.finish(committed)
@@ -214,7 +215,8 @@ struct Outgoing {
 }
 
 impl Ses {
-    /// Sends one message; returns once it is on disk.
+    /// Sends one message; blocks the calling thread until it is on disk (async code
+    /// uses [`Ses::send_pending`] and awaits the commit).
     pub fn send(
         &self,
         caller: &Caller,
