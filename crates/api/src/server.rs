@@ -94,8 +94,12 @@ async fn handle(
     let rid = request_id.clone();
     let internal = parts.uri.path().starts_with("/_sesame/") || parts.uri.path() == "/metrics";
     let api = api_label(protocol, internal);
-    let (reply, encoded, awaiting) = if !internal && is_send(protocol, &body) {
-        dispatch(&state, peer, &parts, &body, protocol, &rid)
+    // A panicking handler answers InternalFailure, on either kind of thread.
+    let dispatched = if !internal && is_send(protocol, &body) {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            dispatch(&state, peer, &parts, &body, protocol, &rid)
+        }))
+        .ok()
     } else {
         let handler = state.clone();
         tokio::task::spawn_blocking(move || {
@@ -110,15 +114,16 @@ async fn handle(
             }
         })
         .await
-        .unwrap_or_else(|_| {
-            let e = ApiError::new(
-                500,
-                "InternalFailure",
-                "The request processing has failed because of an unknown error.",
-            );
-            (Reply::error(protocol, &e, &request_id), None, None)
-        })
+        .ok()
     };
+    let (reply, encoded, awaiting) = dispatched.unwrap_or_else(|| {
+        let e = ApiError::new(
+            500,
+            "InternalFailure",
+            "The request processing has failed because of an unknown error.",
+        );
+        (Reply::error(protocol, &e, &request_id), None, None)
+    });
     let reply = match awaiting {
         Some(awaiting) => awaiting.reply(&state, reply, &request_id).await,
         None => reply,
