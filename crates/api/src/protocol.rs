@@ -3,6 +3,7 @@
 
 use crate::xml;
 use iam::{Caller, IamError, RequestInfo};
+use std::cell::OnceCell;
 use std::sync::Arc;
 
 /// Which wire protocol a request speaks; errors are rendered in the same one.
@@ -248,6 +249,18 @@ pub struct Call {
     pub caller: Arc<Caller>,
     pub info: RequestInfo,
     pub request_id: String,
+    /// A send whose reply must wait for its message's group commit.
+    pub commit: OnceCell<ses::PendingSend>,
+}
+
+impl Call {
+    /// Holds the reply of this call until `sent`'s message is on disk; should the
+    /// commit fail, the caller gets that failure instead of the reply.
+    pub fn reply_after_commit(&self, sent: ses::PendingSend) {
+        if self.commit.set(sent).is_err() {
+            unreachable!("one send per call waits for its commit");
+        }
+    }
 }
 
 /// A rendered HTTP response.

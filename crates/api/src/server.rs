@@ -94,27 +94,88 @@ async fn handle(
     let rid = request_id.clone();
     let internal = parts.uri.path().starts_with("/_sesame/") || parts.uri.path() == "/metrics";
     let api = api_label(protocol, internal);
-    let reply = tokio::task::spawn_blocking(move || {
-        if internal {
-            (
-                crate::internal::handle(&state, parts.method.as_str(), parts.uri.path()),
-                None,
-            )
-        } else {
+    // A panicking handler answers InternalFailure, on either kind of thread.
+    let dispatched = if !internal && is_send(protocol, &body) {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             dispatch(&state, peer, &parts, &body, protocol, &rid)
-        }
-    })
-    .await
-    .unwrap_or_else(|_| {
+        }))
+        .ok()
+    } else {
+        let handler = state.clone();
+        tokio::task::spawn_blocking(move || {
+            if internal {
+                (
+                    crate::internal::handle(&handler, parts.method.as_str(), parts.uri.path()),
+                    None,
+                    None,
+                )
+            } else {
+                dispatch(&handler, peer, &parts, &body, protocol, &rid)
+            }
+        })
+        .await
+        .ok()
+    };
+    let (reply, encoded, awaiting) = dispatched.unwrap_or_else(|| {
         let e = ApiError::new(
             500,
             "InternalFailure",
             "The request processing has failed because of an unknown error.",
         );
-        (Reply::error(protocol, &e, &request_id), None)
+        (Reply::error(protocol, &e, &request_id), None, None)
     });
+    let reply = match awaiting {
+        Some(awaiting) => awaiting.reply(&state, reply, &request_id).await,
+        None => reply,
+    };
     metrics::request_latency(api, started.elapsed());
-    Ok(respond(reply, &request_id))
+    Ok(respond((reply, encoded), &request_id))
+}
+
+/// Whether a request is a v1 SendEmail or SendRawEmail (its `Action` in the body, as
+/// SDKs send it). These run on the async worker itself rather than on a blocking
+/// thread: until their message is handed to the spool they only compute (reads come
+/// from the store's cache, the audit event is queued) and the wait for the disk is
+/// awaited (`AwaitingCommit`), so a thread hand-off each way would cost more than
+/// the call. Templated sends may write a rendering failure, so they stay blocking.
+fn is_send(protocol: Protocol, body: &[u8]) -> bool {
+    matches!(protocol, Protocol::Query { namespace } if namespace == ses_v1_api::SES_NAMESPACE)
+        && form_urlencoded::parse(body)
+            .find(|(k, _)| k == "Action")
+            .is_some_and(|(_, v)| v == "SendEmail" || v == "SendRawEmail")
+}
+
+/// A send's reply held until its message is on disk, with the call's audit event,
+/// recorded once the outcome is known. Awaited on the async side, so no thread
+/// waits for the group commit.
+struct AwaitingCommit {
+    sent: ses::PendingSend,
+    event: store::AuditEvent,
+    protocol: Protocol,
+}
+
+impl AwaitingCommit {
+    async fn reply(self, state: &AppState, reply: Reply, request_id: &str) -> Reply {
+        let AwaitingCommit {
+            sent,
+            mut event,
+            protocol,
+        } = self;
+        let reply = match sent.completed().await {
+            Ok(_) => reply,
+            Err(e) => {
+                let e = match protocol {
+                    Protocol::Rest => ses_v2_api::err(e),
+                    _ => ses_v1_api::err(e),
+                };
+                tracing::info!(request_id, action = %event.event_name, code = %e.code, "call failed");
+                audit::set_error(&mut event, &e);
+                Reply::error(protocol, &e, request_id)
+            }
+        };
+        state.auditor.record(event);
+        reply
+    }
 }
 
 /// The API a request is counted under in the latency histograms.
@@ -189,7 +250,7 @@ fn dispatch(
     body: &[u8],
     protocol: Protocol,
     request_id: &str,
-) -> (Reply, Option<String>) {
+) -> (Reply, Option<String>, Option<AwaitingCommit>) {
     let headers: Vec<(&str, &str)> = parts
         .headers
         .iter()
@@ -243,7 +304,7 @@ fn dispatch(
                 &params,
                 Some(&e),
             );
-            return (Reply::error(protocol, &e, request_id), None);
+            return (Reply::error(protocol, &e, request_id), None, None);
         }
     };
     info.region = scope.region.clone();
@@ -251,11 +312,12 @@ fn dispatch(
         Protocol::Json | Protocol::Rest => protocol_service(protocol, target),
         Protocol::Query { .. } => scope.service.as_str(),
     };
-    let call = Call {
+    let mut call = Call {
         action: action.clone(),
         caller: caller.clone(),
         info: info.clone(),
         request_id: request_id.to_string(),
+        commit: Default::default(),
     };
     let result = match (protocol, service) {
         (Protocol::Query { .. }, _) if action.is_empty() => {
@@ -295,7 +357,7 @@ fn dispatch(
         Protocol::Query { .. } => params.redacted(),
     };
     let error = result.as_ref().err();
-    state.auditor.record(audit::event(CallRecord {
+    let event = audit::event(CallRecord {
         request_id,
         service,
         action: &action,
@@ -305,13 +367,24 @@ fn dispatch(
         parameters,
         error,
         read_only: is_read_only(&action),
-    }));
+    });
+    let awaiting = match (call.commit.take(), error) {
+        (Some(sent), None) => Some(AwaitingCommit {
+            sent,
+            event,
+            protocol,
+        }),
+        _ => {
+            state.auditor.record(event);
+            None
+        }
+    };
     if let Some(e) = error {
         tracing::info!(request_id, action = %action, principal = %caller.arn, code = %e.code, "call failed");
     }
     let encoded = error.and_then(|e| encoded_authorization_message(state, &caller, &info, e));
     let reply = result.unwrap_or_else(|e| Reply::error(protocol, &e, request_id));
-    (reply, encoded)
+    (reply, encoded, awaiting)
 }
 
 /// The encoded authorization message of an authorization denial: the last decision

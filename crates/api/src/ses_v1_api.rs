@@ -172,7 +172,9 @@ pub fn handle(state: &AppState, call: &Call, p: &Params) -> Result<Reply, ApiErr
                     reply_to: strings(p, "ReplyToAddresses"),
                 },
             };
-            x.leaf("MessageId", &ses.send(c, i, req).map_err(err)?.message_id);
+            let sent = ses.send_pending(c, i, req).map_err(err)?;
+            x.leaf("MessageId", &sent.message_id);
+            call.reply_after_commit(sent);
         }
         "SendRawEmail" => {
             let data = p.required("RawMessage.Data")?;
@@ -210,7 +212,9 @@ pub fn handle(state: &AppState, call: &Call, p: &Params) -> Result<Reply, ApiErr
                 tags: message_tags(p, "Tags"),
                 content: Content::Raw(raw),
             };
-            x.leaf("MessageId", &ses.send(c, i, req).map_err(err)?.message_id);
+            let sent = ses.send_pending(c, i, req).map_err(err)?;
+            x.leaf("MessageId", &sent.message_id);
+            call.reply_after_commit(sent);
         }
         "GetSendQuota" => {
             let (max, rate, sent) = ses.send_quota(c, i).map_err(err)?;

@@ -8,7 +8,7 @@ mod templates;
 
 use crate::protocol::{ApiError, Call, Reply};
 use crate::server::AppState;
-use iam::{Caller, RequestInfo};
+use iam::RequestInfo;
 use serde_json::{json, Value};
 use ses::doctor::DoctorRequest;
 use ses::model::SuppressionReason;
@@ -65,7 +65,7 @@ pub fn handle(
     let (c, i) = (call.caller.as_ref(), &call.info);
     let ses = &state.ses;
     let value = match (method, segs.as_slice()) {
-        ("POST", ["outbound-emails"]) => send_email(state, c, i, body)?,
+        ("POST", ["outbound-emails"]) => send_email(state, call, body)?,
         ("POST", ["sesame", "doctor"]) => {
             let checks = ses
                 .doctor_for(c, i, &doctor_request(i, body)?)
@@ -220,12 +220,7 @@ pub fn handle(
     })
 }
 
-fn send_email(
-    state: &AppState,
-    c: &Caller,
-    i: &RequestInfo,
-    body: &Value,
-) -> Result<Value, ApiError> {
+fn send_email(state: &AppState, call: &Call, body: &Value) -> Result<Value, ApiError> {
     let content = body
         .get("Content")
         .ok_or_else(|| bad("Content is required."))?;
@@ -275,8 +270,13 @@ fn send_email(
         tags: message_tags(body.get("EmailTags")),
         content,
     };
-    let sent = state.ses.send(c, i, req).map_err(err)?;
-    Ok(json!({ "MessageId": sent.message_id }))
+    let sent = state
+        .ses
+        .send_pending(call.caller.as_ref(), &call.info, req)
+        .map_err(err)?;
+    let reply = json!({ "MessageId": sent.message_id });
+    call.reply_after_commit(sent);
+    Ok(reply)
 }
 
 /// A list of strings; other members are ignored.
@@ -523,7 +523,7 @@ fn bad(message: &str) -> ApiError {
 }
 
 /// SES errors in the v2 vocabulary.
-fn err(e: SesError) -> ApiError {
+pub(crate) fn err(e: SesError) -> ApiError {
     if let SesError::Store(inner) = &e {
         tracing::error!(error = %inner, "store failure");
     }

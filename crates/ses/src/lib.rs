@@ -38,7 +38,9 @@ pub use error::SesError;
 pub use identity::IdentityAttributes;
 pub use model::IdentityKind;
 pub use raw::RawMessage;
-pub use send::{BulkEntry, BulkOutcome, BulkStatus, Content, Destination, SendRequest, SendResult};
+pub use send::{
+    BulkEntry, BulkOutcome, BulkStatus, Content, Destination, PendingSend, SendRequest, SendResult,
+};
 pub use spool::{store_message, Outbound};
 pub use stats::Feedback;
 pub use suppression::SuppressionFilter;

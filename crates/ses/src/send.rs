@@ -84,6 +84,52 @@ pub struct SendResult {
     pub message_id: String,
 }
 
+/// A send that passed every check and whose message is on its way to disk: the
+/// message id is known, but the send has succeeded only once the spool's group
+/// commit has completed ([`PendingSend::wait`] or [`PendingSend::completed`]).
+#[must_use = "a send succeeds only once its commit has completed"]
+pub struct PendingSend {
+    pub message_id: String,
+    /// The commit and the number of recipients it accepts; `None` when no message
+    /// is stored (a template that did not render is recorded instead).
+    commit: Option<(crate::spool::Commit, u64)>,
+}
+
+impl PendingSend {
+    /// Blocks the calling thread until the message is on disk (panics on an async
+    /// worker, where [`PendingSend::completed`] is awaited instead).
+    pub fn wait(mut self) -> Result<SendResult, SesError> {
+        let committed = self.commit.take().map(|(c, n)| (c.wait(), n));
+        self.finish(committed)
+    }
+
+    /// Completes once the message is on disk, without holding a thread meanwhile.
+    pub async fn completed(mut self) -> Result<SendResult, SesError> {
+        let committed = match self.commit.take() {
+            Some((c, n)) => Some((c.completed().await, n)),
+            None => None,
+        };
+        self.finish(committed)
+    }
+
+    fn finish(
+        self,
+        committed: Option<(Result<(), SesError>, u64)>,
+    ) -> Result<SendResult, SesError> {
+        if let Some((result, recipients)) = committed {
+            if let Err(e) = result {
+                crate::observe::count_rejection(&e);
+                return Err(e);
+            }
+            metrics::MESSAGES_ACCEPTED.inc();
+            metrics::RECIPIENTS_ACCEPTED.add(recipients);
+        }
+        Ok(SendResult {
+            message_id: self.message_id,
+        })
+    }
+}
+
 /// One destination of a bulk send, with the data that replaces the defaults.
 #[derive(Debug, Clone, Default)]
 pub struct BulkEntry {
@@ -169,12 +215,25 @@ struct Outgoing {
 }
 
 impl Ses {
+    /// Sends one message; blocks the calling thread until it is on disk (async code
+    /// uses [`Ses::send_pending`] and awaits the commit).
     pub fn send(
         &self,
         caller: &Caller,
         info: &RequestInfo,
         req: SendRequest,
     ) -> Result<SendResult, SesError> {
+        self.send_pending(caller, info, req)?.wait()
+    }
+
+    /// Runs every check of a send and hands its message to the spool; the caller
+    /// reports success only once the returned send's commit has completed.
+    pub fn send_pending(
+        &self,
+        caller: &Caller,
+        info: &RequestInfo,
+        req: SendRequest,
+    ) -> Result<PendingSend, SesError> {
         let result = self.send_one(caller, info, req);
         if let Err(e) = &result {
             crate::observe::count_rejection(e);
@@ -187,7 +246,7 @@ impl Ses {
         caller: &Caller,
         info: &RequestInfo,
         mut req: SendRequest,
-    ) -> Result<SendResult, SesError> {
+    ) -> Result<PendingSend, SesError> {
         if let Content::Raw(raw) = &req.content {
             let headers = mime::split(&raw.text()).0;
             apply_raw_headers(&mut req, &headers);
@@ -202,8 +261,7 @@ impl Ses {
         let outgoing =
             self.compose(&req, &plan, template.as_ref(), &req.destination, recipients)?;
         self.consume_quota(caller, info, &settings, &outgoing.recipients)?;
-        let message_id = self.deliver(caller, info, &req, &plan, set.as_ref(), outgoing)?;
-        Ok(SendResult { message_id })
+        self.deliver(caller, info, &req, &plan, set.as_ref(), outgoing)
     }
 
     /// SendBulkTemplatedEmail / SendBulkEmail: one templated message per entry, each
@@ -248,7 +306,8 @@ impl Ses {
                 let outgoing =
                     self.compose(req, &plan, parts.as_ref(), &entry.destination, recipients)?;
                 self.consume_quota(caller, info, &settings, &outgoing.recipients)?;
-                self.deliver(caller, info, req, &plan, set.as_ref(), outgoing)
+                let sent = self.deliver(caller, info, req, &plan, set.as_ref(), outgoing)?;
+                Ok(sent.wait()?.message_id)
             };
             outcomes.push(match one(&req) {
                 Ok(message_id) => BulkOutcome::Sent { message_id },
@@ -491,9 +550,9 @@ impl Ses {
         )
     }
 
-    /// Accepts the message with its suppressed recipients dropped (and recorded); the
-    /// spool stores it and counts it in the sending account's statistics in one
-    /// transaction. A rendering failure is recorded instead of a message.
+    /// Hands the message, with its suppressed recipients dropped (and recorded), to
+    /// the spool, which stores it and counts it in the sending account's statistics
+    /// in one transaction. A rendering failure is recorded instead of a message.
     fn deliver(
         &self,
         caller: &Caller,
@@ -502,7 +561,7 @@ impl Ses {
         plan: &Plan,
         set: Option<&ConfigurationSet>,
         outgoing: Outgoing,
-    ) -> Result<String, SesError> {
+    ) -> Result<PendingSend, SesError> {
         let now = ids::now_ms();
         let (kept, suppressed) =
             self.apply_suppression(&caller.account, &info.region, set, outgoing.recipients)?;
@@ -526,16 +585,20 @@ impl Ses {
             caller_identity: caller.user_name.clone(),
             source_ip: client_ip(&info.source_ip),
         };
-        match outgoing.raw {
+        let commit = match outgoing.raw {
             Ok(raw) => {
                 message.raw = raw;
-                self.accept(message)?;
-                metrics::MESSAGES_ACCEPTED.inc();
-                metrics::RECIPIENTS_ACCEPTED.add(accepted_recipients);
+                Some((self.spool.submit(message)?, accepted_recipients))
             }
-            Err(e) => self.rendering_failed(req, plan, message, &e)?,
-        }
-        Ok(outgoing.message_id)
+            Err(e) => {
+                self.rendering_failed(req, plan, message, &e)?;
+                None
+            }
+        };
+        Ok(PendingSend {
+            message_id: outgoing.message_id,
+            commit,
+        })
     }
 
     /// Records a message whose template did not render, and reports it.

@@ -1,15 +1,36 @@
 //! Durable accept with group commit: concurrent sends hand their messages to one
 //! committer thread, which writes every message waiting at that moment in a single
-//! synchronous transaction (one fsync), then answers each sender. A send returns only
-//! after its message is on disk.
+//! synchronous transaction (one fsync), then answers each sender. A sender gets a
+//! [`Commit`] it can wait on from a thread or await from async code (so no thread is
+//! parked per message); a send reports success only once its commit has completed.
 
 use crate::model::{table, StoredMessage};
 use crate::SesError;
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
 use std::sync::Mutex;
 use store::Store;
+use tokio::sync::oneshot;
 
-type Waiter = SyncSender<Result<(), String>>;
+type Outcome = Result<(), String>;
+
+/// How a sender learns the outcome of its batch's commit.
+enum Waiter {
+    /// A thread blocked on a channel: [`Spool::accept`], which Sesame's own mail
+    /// may call from any thread.
+    Thread(SyncSender<Outcome>),
+    /// A [`Commit`], awaited or waited on.
+    Commit(oneshot::Sender<Outcome>),
+}
+
+impl Waiter {
+    fn tell(self, outcome: Outcome) {
+        // A sender that has gone away no longer needs the answer.
+        let _ = match self {
+            Waiter::Thread(s) => s.send(outcome).map_err(drop),
+            Waiter::Commit(s) => s.send(outcome).map_err(drop),
+        };
+    }
+}
 
 pub(crate) struct Spool {
     queue: Mutex<Sender<(Pending, Waiter)>>,
@@ -57,32 +78,64 @@ impl Spool {
         }
     }
 
-    /// Stores `message` durably; returns once it is committed.
+    /// Stores `message` durably; blocks the calling thread until it is committed.
     pub fn accept(&self, message: StoredMessage) -> Result<(), SesError> {
-        let pending = Pending::new(message)?;
         let (done, wait) = mpsc::sync_channel(1);
+        self.enqueue(message, Waiter::Thread(done))?;
+        outcome(wait.recv().ok())
+    }
+
+    /// Hands `message` to the committer; the returned [`Commit`] completes once the
+    /// message is on disk (or could not be stored).
+    pub fn submit(&self, message: StoredMessage) -> Result<Commit, SesError> {
+        let (done, wait) = oneshot::channel();
+        self.enqueue(message, Waiter::Commit(done))?;
+        Ok(Commit { wait })
+    }
+
+    fn enqueue(&self, message: StoredMessage, waiter: Waiter) -> Result<(), SesError> {
+        let pending = Pending::new(message)?;
         let sent = self
             .queue
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .send((pending, done));
-        if sent.is_err() {
-            return Err(SesError::MessageRejected(
-                "The spool is not accepting messages.".into(),
-            ));
+            .send((pending, waiter));
+        sent.map_err(|_| SesError::MessageRejected("The spool is not accepting messages.".into()))
+    }
+}
+
+/// The group commit a submitted message is waiting for.
+#[must_use = "a message is accepted only once its commit has completed"]
+pub struct Commit {
+    wait: oneshot::Receiver<Outcome>,
+}
+
+impl Commit {
+    /// Blocks the calling thread until the commit completes. Panics on an async
+    /// worker (tokio forbids blocking there): async code awaits [`Commit::completed`].
+    pub fn wait(self) -> Result<(), SesError> {
+        outcome(self.wait.blocking_recv().ok())
+    }
+
+    /// Completes with the commit, without holding a thread meanwhile.
+    pub async fn completed(self) -> Result<(), SesError> {
+        outcome(self.wait.await.ok())
+    }
+}
+
+/// What a sender reports for the outcome it received (`None`: the committer is gone).
+fn outcome(received: Option<Outcome>) -> Result<(), SesError> {
+    match received {
+        Some(Ok(())) => Ok(()),
+        Some(Err(e)) => {
+            tracing::error!(error = %e, "spool commit failed");
+            Err(SesError::MessageRejected(
+                "The message could not be stored; it was not accepted.".into(),
+            ))
         }
-        match wait.recv() {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(e)) => {
-                tracing::error!(error = %e, "spool commit failed");
-                Err(SesError::MessageRejected(
-                    "The message could not be stored; it was not accepted.".into(),
-                ))
-            }
-            Err(_) => Err(SesError::MessageRejected(
-                "The spool stopped before storing the message.".into(),
-            )),
-        }
+        None => Err(SesError::MessageRejected(
+            "The spool stopped before storing the message.".into(),
+        )),
     }
 }
 
@@ -108,7 +161,7 @@ fn commit_batches(store: &Store, rx: &Receiver<(Pending, Waiter)>, outbound: Out
         let result =
             write(store, batch.iter().map(|(m, _)| m), outbound).map_err(|e| e.to_string());
         for (_, waiter) in batch {
-            let _ = waiter.send(result.clone());
+            waiter.tell(result.clone());
         }
     }
 }

@@ -71,7 +71,9 @@ pub fn handle(ses: &Ses, call: &Call, p: &Params, x: &mut Xml) -> Result<bool, A
                 ),
                 ..req
             };
-            x.leaf("MessageId", &ses.send(c, i, req).map_err(err)?.message_id);
+            let sent = ses.send_pending(c, i, req).map_err(err)?;
+            x.leaf("MessageId", &sent.message_id);
+            call.reply_after_commit(sent);
         }
         "SendBulkTemplatedEmail" => {
             let req = templated_request(
