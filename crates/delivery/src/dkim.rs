@@ -7,7 +7,7 @@ use base64::Engine as _;
 use mail_auth::common::crypto::{RsaKey, Sha256};
 use mail_auth::common::headers::HeaderWriter as _;
 use mail_auth::dkim::{DkimSigner, Done};
-use ses::model::{scoped_key, table, Identity, IdentityKind};
+use ses::model::{identity_arn_parts, scoped_key, table, Identity, IdentityKind};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use store::{MasterKey, Store};
@@ -51,16 +51,16 @@ pub fn signing_identity(
     store: &Store,
     identity_arn: &str,
 ) -> Result<Option<Arc<Identity>>, DkimError> {
-    let Some((account, region, name)) = parse_identity_arn(identity_arn) else {
+    let Some((region, account, name)) = identity_arn_parts(identity_arn) else {
         return Ok(None);
     };
     let mut domain = name
         .rsplit_once('@')
-        .map_or(name.as_str(), |(_, d)| d)
+        .map_or(name, |(_, d)| d)
         .to_ascii_lowercase();
     let snapshot = store.snapshot()?;
     loop {
-        let key = scoped_key(&account, &region, &domain);
+        let key = scoped_key(account, region, &domain);
         if let Some(identity) = snapshot.get::<Identity>(table::IDENTITIES, &key)? {
             if identity.kind == IdentityKind::Domain {
                 return Ok(Some(identity).filter(|i| i.dkim_enabled));
@@ -71,21 +71,6 @@ pub fn signing_identity(
             _ => return Ok(None),
         }
     }
-}
-
-/// `arn:aws:ses:REGION:ACCOUNT:identity/NAME` → (account, region, name).
-pub(crate) fn parse_identity_arn(arn: &str) -> Option<(String, String, String)> {
-    let mut parts = arn.splitn(6, ':');
-    let (_arn, _aws, service, region, account, resource) = (
-        parts.next()?,
-        parts.next()?,
-        parts.next()?,
-        parts.next()?,
-        parts.next()?,
-        parts.next()?,
-    );
-    let name = resource.strip_prefix("identity/")?;
-    (service == "ses").then(|| (account.to_string(), region.to_string(), name.to_string()))
 }
 
 type Signer = DkimSigner<RsaKey<Sha256>, Done>;
@@ -143,19 +128,6 @@ fn signer(key: &StoredKey, master: &MasterKey) -> Result<Signer, DkimError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn parses_identity_arns() {
-        assert_eq!(
-            parse_identity_arn("arn:aws:ses:us-east-1:111122223333:identity/example.com"),
-            Some((
-                "111122223333".into(),
-                "us-east-1".into(),
-                "example.com".into()
-            ))
-        );
-        assert_eq!(parse_identity_arn("arn:aws:iam::1:user/x"), None);
-    }
 
     fn store_with(identity: &Identity) -> (tempfile::TempDir, Store) {
         let dir = tempfile::tempdir().unwrap();

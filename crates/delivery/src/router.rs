@@ -223,8 +223,8 @@ fn event_type(event: &Value) -> Option<EventType> {
 
 /// Store key of the identity an identity ARN names.
 fn identity_key(arn: &str) -> Option<String> {
-    let (account, region, name) = crate::dkim::parse_identity_arn(arn)?;
-    Some(scoped_key(&account, &region, &name.to_ascii_lowercase()))
+    let (region, account, name) = ses::model::identity_arn_parts(arn)?;
+    Some(scoped_key(account, region, &name.to_ascii_lowercase()))
 }
 
 #[cfg(test)]

@@ -497,7 +497,33 @@ pub struct SendingEvent {
     pub created_ms: i64,
 }
 
+/// (region, account, identity name) of `arn:aws:ses:REGION:ACCOUNT:identity/NAME`.
+pub fn identity_arn_parts(arn: &str) -> Option<(&str, &str, &str)> {
+    let [_, _, service, region, account, resource] = policy::arn::split(arn)?;
+    let name = resource.strip_prefix("identity/")?;
+    (service == "ses").then_some((region, account, name))
+}
+
 /// Store key of a per-account, per-region document.
 pub fn scoped_key(account: &str, region: &str, name: &str) -> String {
     format!("{account}/{region}/{name}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::identity_arn_parts;
+
+    #[test]
+    fn identity_arns_split_into_region_account_and_name() {
+        assert_eq!(
+            identity_arn_parts("arn:aws:ses:us-east-1:111122223333:identity/a@example.com"),
+            Some(("us-east-1", "111122223333", "a@example.com"))
+        );
+        assert_eq!(identity_arn_parts("arn:aws:iam::1:user/x"), None);
+        assert_eq!(
+            identity_arn_parts("arn:aws:ses:us-east-1:1:configuration-set/x"),
+            None
+        );
+        assert_eq!(identity_arn_parts("not an arn"), None);
+    }
 }

@@ -303,7 +303,7 @@ impl Ses {
 
     /// The SES identity an identity ARN names, as stored now.
     fn recorded_identity(&self, arn: &str) -> Result<Option<Identity>, ReplayError> {
-        let Some((region, account, name)) = identity_arn_parts(arn) else {
+        let Some((region, account, name)) = crate::model::identity_arn_parts(arn) else {
             return Ok(None);
         };
         Ok(self.load_identity(account, region, name)?)
@@ -315,13 +315,6 @@ fn policy_error(e: crate::SesError) -> ReplayError {
         target: "a stored sending authorization policy".into(),
         reason: e.to_string(),
     }
-}
-
-/// (region, account, identity name) of `arn:aws:ses:REGION:ACCOUNT:identity/NAME`.
-fn identity_arn_parts(arn: &str) -> Option<(&str, &str, &str)> {
-    let [_, _, service, region, account, resource] = policy::arn::split(arn)?;
-    let name = resource.strip_prefix("identity/")?;
-    (service == "ses").then_some((region, account, name))
 }
 
 /// The identity's sending authorization policies with the proposed ones put in.
