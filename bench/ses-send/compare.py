@@ -15,11 +15,10 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "iam-throughput"))
-from compare import ACCOUNT, ROOT_KEY, ROOT_SECRET, client, fmt_row, rss_kib, start_moto, start_sesame  # noqa: E402
+from compare import ACCOUNT, ROOT_KEY, ROOT_SECRET, client, cpu_seconds, fmt_row, rss_kib, start_moto, start_sesame  # noqa: E402
 
 REGION = "us-east-1"
 DOMAIN = "bench.example.com"
@@ -56,12 +55,6 @@ def set_up_sesame(binary: str, data_dir: str, endpoint: str) -> tuple[str, str]:
         }],
     }))
     return key["AccessKeyId"], key["SecretAccessKey"]
-
-
-def cpu_seconds(pid: int) -> float:
-    """User plus system CPU time the process has used so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def load(loadgen: str, endpoint: str, key: str, secret: str, args) -> dict:

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "iam-throughput"))
-from compare import ACCOUNT, ROOT_KEY, ROOT_SECRET, client, rss_kib  # noqa: E402,F401
+from compare import ACCOUNT, ROOT_KEY, ROOT_SECRET, client, cpu_seconds, rss_kib  # noqa: E402,F401
 
 REGION = "us-east-1"
 DOMAIN = "bench.example"

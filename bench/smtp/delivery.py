@@ -20,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import free_port, loadgen, rss_kib, set_up_sender, start_sesame, wait_port
+from common import cpu_seconds, free_port, loadgen, rss_kib, set_up_sender, start_sesame, wait_port
 
 TARGET_RATE = 1000
 
@@ -46,12 +46,6 @@ class Deliveries:
             self.pending = lines.pop()
             self.count += sum(1 for line in lines if b'"eventType":"Delivery"' in line)
         return self.count
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far (its threads included)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def main() -> int:
