@@ -112,11 +112,11 @@ pub fn event(r: CallRecord<'_>) -> AuditEvent {
         access_key_id: r.access_key_id.to_string(),
         trace: Vec::new(),
         detail,
+        authorizations: r.info.decisions.records(),
     };
     if let Some(e) = r.error {
         set_error(&mut event, e);
     }
-    event.set_authorizations(&r.info.decisions.records());
     event
 }
 
@@ -124,17 +124,12 @@ pub fn event(r: CallRecord<'_>) -> AuditEvent {
 /// after another sort together, so the audit log's index on them grows at its end
 /// instead of taking a write on a random page per event.
 fn event_id(time_ms: i64) -> String {
-    let random = store::random_bytes::<10>().unwrap_or_default();
-    let hex = |bytes: &[u8]| -> String { bytes.iter().map(|b| format!("{b:02x}")).collect() };
+    let mut bytes = ids::unique_bytes::<16>();
     let millis = u64::try_from(time_ms).unwrap_or(0) & 0xffff_ffff_ffff;
-    let version_and_random = 0x7000 | (u16::from(random[0] & 0x0f) << 8) | u16::from(random[1]);
-    let variant_and_random = 0x8000 | (u16::from(random[2] & 0x3f) << 8) | u16::from(random[3]);
-    format!(
-        "{:08x}-{:04x}-{version_and_random:04x}-{variant_and_random:04x}-{}",
-        millis >> 16,
-        millis & 0xffff,
-        hex(&random[4..10]),
-    )
+    bytes[..6].copy_from_slice(&millis.to_be_bytes()[2..]);
+    bytes[6] = 0x70 | (bytes[6] & 0x0f);
+    bytes[8] = 0x80 | (bytes[8] & 0x3f);
+    ids::uuid_text(&bytes)
 }
 
 /// Records in a call's event that the call failed with `e`.

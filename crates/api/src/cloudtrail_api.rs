@@ -251,7 +251,7 @@ fn event(e: &AuditEvent) -> Value {
         "EventSource": e.event_source,
         "Username": e.user_name,
         "Resources": resources,
-        "CloudTrailEvent": e.detail.to_string(),
+        "CloudTrailEvent": e.cloudtrail_document().to_string(),
     })
 }
 
@@ -342,6 +342,7 @@ mod tests {
                 "readOnly": read_only,
                 "requestParameters": { "UserName": format!("target{}", i % 3) },
             }),
+            authorizations: Vec::new(),
         }
     }
 

@@ -93,10 +93,19 @@ impl From<sigv4::SigV4Error> for ApiError {
 pub struct Params(Vec<(String, String)>);
 
 impl Params {
+    /// `application/x-www-form-urlencoded` pairs, as the URL standard parses them
+    /// (`+` is a space, `%XX` a byte, a stray `%` itself, invalid UTF-8 replaced).
     pub fn parse(form: &[u8]) -> Params {
         Params(
-            form_urlencoded::parse(form)
-                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            form.split(|b| *b == b'&')
+                .filter(|pair| !pair.is_empty())
+                .map(|pair| {
+                    let (name, value) = match pair.iter().position(|b| *b == b'=') {
+                        Some(at) => (&pair[..at], &pair[at + 1..]),
+                        None => (pair, &[][..]),
+                    };
+                    (form_decode(name), form_decode(value))
+                })
                 .collect(),
         )
     }
@@ -189,6 +198,40 @@ impl Params {
             })
             .collect();
         serde_json::Value::Object(map)
+    }
+}
+
+/// One name or value of a form: `+` and `%XX` decoded, then read as UTF-8 (invalid
+/// sequences replaced by U+FFFD).
+fn form_decode(encoded: &[u8]) -> String {
+    if !encoded.iter().any(|b| matches!(b, b'%' | b'+')) {
+        return String::from_utf8_lossy(encoded).into_owned();
+    }
+    let mut bytes = Vec::with_capacity(encoded.len());
+    let mut rest = encoded;
+    while let Some((&first, after)) = rest.split_first() {
+        match (first, after) {
+            (b'+', _) => bytes.push(b' '),
+            (b'%', [high, low, ..]) if high.is_ascii_hexdigit() && low.is_ascii_hexdigit() => {
+                bytes.push(hex_value(*high) << 4 | hex_value(*low));
+                rest = &after[2..];
+                continue;
+            }
+            _ => bytes.push(first),
+        }
+        rest = after;
+    }
+    match String::from_utf8(bytes) {
+        Ok(text) => text,
+        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+    }
+}
+
+fn hex_value(digit: u8) -> u8 {
+    match digit {
+        b'0'..=b'9' => digit - b'0',
+        b'a'..=b'f' => digit - b'a' + 10,
+        _ => digit - b'A' + 10,
     }
 }
 
@@ -319,6 +362,50 @@ impl Reply {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// The URL standard's parser (the `form_urlencoded` crate) as the oracle.
+    fn standard(form: &[u8]) -> Vec<(String, String)> {
+        form_urlencoded::parse(form)
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn form_parameters_decode_as_the_url_standard_says() {
+        let cases: [&[u8]; 14] = [
+            b"Action=SendEmail&Source=a%40b.example&Message.Subject.Data=Hi+there",
+            b"a=%41%42%4a%4B&b=%zz&c=%4&d=%&e=%%41",
+            b"&&x=1&&=&=v&k&k2=",
+            b"name=%E2%82%AC%20%F0%9F%98%80",
+            b"bad=%FF%FE&cut=%E2%82",
+            b"raw=\xff\xfe",
+            b"eq=a=b=c&plus=++%2B",
+            b"",
+            b"&",
+            b"=",
+            b"%",
+            b"a%3Db=c%26d",
+            "utf8=é&€=x".as_bytes(),
+            b"\xc3\xa9=\xe2\x82",
+        ];
+        for form in cases {
+            assert_eq!(Params::parse(form).0, standard(form), "{form:?}");
+        }
+        // Random forms over the bytes that matter.
+        let alphabet = b"a=&%+2Ff\xc3\xa9\xff0Z ";
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        for _ in 0..20_000 {
+            let form: Vec<u8> = (0..(seed % 24))
+                .map(|_| {
+                    seed ^= seed << 13;
+                    seed ^= seed >> 7;
+                    seed ^= seed << 17;
+                    alphabet[(seed % alphabet.len() as u64) as usize]
+                })
+                .collect();
+            assert_eq!(Params::parse(&form).0, standard(&form), "{form:?}");
+        }
+    }
 
     #[test]
     fn message_content_and_secrets_stay_out_of_the_audit_trail() {

@@ -138,11 +138,14 @@ async fn handle(
 /// from the store's cache, the audit event is queued) and the wait for the disk is
 /// awaited (`AwaitingCommit`), so a thread hand-off each way would cost more than
 /// the call. Templated sends may write a rendering failure, so they stay blocking.
+/// The body's pairs are compared undecoded: an action spelt with escapes merely
+/// takes the blocking path.
 fn is_send(protocol: Protocol, body: &[u8]) -> bool {
     matches!(protocol, Protocol::Query { namespace } if namespace == ses_v1_api::SES_NAMESPACE)
-        && form_urlencoded::parse(body)
-            .find(|(k, _)| k == "Action")
-            .is_some_and(|(_, v)| v == "SendEmail" || v == "SendRawEmail")
+        && body
+            .split(|b| *b == b'&')
+            .find_map(|pair| pair.strip_prefix(b"Action="))
+            .is_some_and(|action| action == b"SendEmail" || action == b"SendRawEmail")
 }
 
 /// A send's reply held until its message is on disk, with the call's audit event,

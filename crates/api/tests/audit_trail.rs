@@ -263,6 +263,9 @@ fn secrets_never_reach_the_audit_trail_and_denials_are_looked_up() {
         .as_str()
         .unwrap()
         .contains("is not authorized to perform: iam:ListUsers"));
+    let decision = &event["additionalEventData"]["authorizations"][0];
+    assert_eq!(decision["action"], "iam:ListUsers");
+    assert_eq!(decision["decision"], "implicitDeny");
 
     let (status, out) = server.lookup(alice, &by_name);
     assert_eq!(status, 403, "{out}");

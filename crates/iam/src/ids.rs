@@ -43,16 +43,31 @@ pub fn session_token() -> Result<String, IamError> {
 
 /// A request id in AWS's UUID form.
 pub fn request_id() -> String {
-    let b = store::random_bytes::<16>().unwrap_or_default();
-    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!(
-        "{}-{}-{}-{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..32]
-    )
+    uuid_text(&unique_bytes::<16>())
+}
+
+/// Random bytes for ids that must be unique, not secret (request, event and message
+/// ids): from the thread's generator, seeded by the operating system, without a
+/// system call per id. Keys, secrets and tokens take `store::random_bytes`.
+pub fn unique_bytes<const N: usize>() -> [u8; N] {
+    use rand::Rng;
+    let mut bytes = [0u8; N];
+    rand::rng().fill_bytes(&mut bytes);
+    bytes
+}
+
+/// 16 bytes as lower-case hex in the UUID grouping (8-4-4-4-12).
+pub fn uuid_text(bytes: &[u8; 16]) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut text = String::with_capacity(36);
+    for (i, byte) in bytes.iter().enumerate() {
+        if matches!(i, 4 | 6 | 8 | 10) {
+            text.push('-');
+        }
+        text.push(char::from(HEX[usize::from(byte >> 4)]));
+        text.push(char::from(HEX[usize::from(byte & 0x0f)]));
+    }
+    text
 }
 
 /// A lower-case id of `len` characters from `[a-z0-9]` (organization ids and the like).
@@ -118,5 +133,15 @@ mod tests {
         assert_eq!(secret_access_key().unwrap().len(), 40);
         assert_eq!(request_id().len(), 36);
         assert_eq!(account_id().unwrap().len(), 12);
+    }
+
+    #[test]
+    fn request_ids_are_fresh_uuid_text() {
+        let bytes: [u8; 16] = std::array::from_fn(|i| (i as u8) * 17);
+        assert_eq!(uuid_text(&bytes), "00112233-4455-6677-8899-aabbccddeeff");
+        let ids: std::collections::HashSet<String> = (0..1000).map(|_| request_id()).collect();
+        assert_eq!(ids.len(), 1000);
+        let from_other_thread = std::thread::spawn(request_id).join().unwrap();
+        assert!(!ids.contains(&from_other_thread));
     }
 }

@@ -51,7 +51,7 @@ pub struct Statement {
 pub fn generate(events: &[AuditEvent], wanted: &Principal) -> Option<Document> {
     let mut resources_of: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for event in events {
-        let records = event.authorizations();
+        let records = event.recorded_authorizations();
         let authorized = !records.is_empty() && records.iter().all(|r| r.decision == "allowed");
         if !authorized || !principal_matches(wanted, &records[0].principal) {
             continue;
@@ -125,7 +125,7 @@ mod tests {
     }
 
     fn event(records: &[AuthorizationRecord]) -> AuditEvent {
-        let mut e = AuditEvent {
+        AuditEvent {
             event_id: "e".into(),
             time_ms: 0,
             account: "111111111111".into(),
@@ -135,9 +135,8 @@ mod tests {
             access_key_id: String::new(),
             trace: Vec::new(),
             detail: json!({}),
-        };
-        e.set_authorizations(records);
-        e
+            authorizations: records.to_vec(),
+        }
     }
 
     const ALICE: &str = "arn:aws:iam::111111111111:user/alice";

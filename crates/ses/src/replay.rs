@@ -200,7 +200,7 @@ impl Ses {
         let mut report = ReplayReport::default();
         let mut callers: HashMap<(String, String), Option<PolicySet>> = HashMap::new();
         for event in events {
-            let records = event.authorizations();
+            let records = event.recorded_authorizations();
             if records.is_empty() {
                 continue;
             }

@@ -269,6 +269,7 @@ mod tests {
                 "errorCode": "AccessDenied",
                 "errorMessage": "User: arn:aws:iam::000000000000:user/alice is not authorized",
             }),
+            authorizations: Vec::new(),
         };
         assert!(is_denial(&e));
         let mut out = Vec::new();

@@ -134,7 +134,7 @@ pub(crate) fn request_of_failed_send(event: &AuditEvent) -> Option<DoctorRequest
 /// allowed one of a send refused later (e.g. by the sandbox).
 fn request_of_authorization(event: &AuditEvent) -> Option<DoctorRequest> {
     let sends: Vec<_> = event
-        .authorizations()
+        .recorded_authorizations()
         .into_iter()
         .filter(|a| a.action.starts_with("ses:Send"))
         .collect();

@@ -136,7 +136,7 @@ fn recorded_calls(store: &store::Store, since_ms: i64) -> anyhow::Result<Vec<Aud
         query.before = page.last().map(|e| (e.time_ms, e.event_id.clone()));
         calls.extend(
             page.into_iter()
-                .filter(|e| e.detail.get("additionalEventData").is_some()),
+                .filter(|e| !e.recorded_authorizations().is_empty()),
         );
         if done || query.before.is_none() {
             break;

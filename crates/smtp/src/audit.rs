@@ -134,6 +134,7 @@ fn build(
         access_key_id: access_key_id.to_string(),
         trace: refusal.map(|r| r.trace.to_vec()).unwrap_or_default(),
         detail,
+        authorizations: Vec::new(),
     }
 }
 

@@ -2,7 +2,10 @@
 
 use serde::{Deserialize, Serialize};
 
-/// A recorded call. `detail` holds the CloudTrail-shaped event document.
+/// A recorded call. `detail` holds the CloudTrail-shaped event document; the call's
+/// authorization decisions are kept beside it, typed (`cloudtrail_document` shows them
+/// under `additionalEventData.authorizations`, where records written before this field
+/// existed keep them).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AuditEvent {
     pub event_id: String,
@@ -16,6 +19,9 @@ pub struct AuditEvent {
     /// The decision trace of a denial; kept apart from the CloudTrail document.
     pub trace: Vec<String>,
     pub detail: serde_json::Value,
+    /// The authorization decisions taken for the call, in the order taken.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub authorizations: Vec<AuthorizationRecord>,
 }
 
 /// A filter over audit records, newest first.
@@ -87,7 +93,10 @@ pub struct MatchedStatement {
 
 impl AuditEvent {
     /// The authorization decisions recorded with this call, in the order taken.
-    pub fn authorizations(&self) -> Vec<AuthorizationRecord> {
+    pub fn recorded_authorizations(&self) -> Vec<AuthorizationRecord> {
+        if !self.authorizations.is_empty() {
+            return self.authorizations.clone();
+        }
         self.detail
             .get("additionalEventData")
             .and_then(|d| d.get("authorizations"))
@@ -95,21 +104,96 @@ impl AuditEvent {
             .unwrap_or_default()
     }
 
-    /// Adds the call's authorization decisions to its CloudTrail document.
-    pub fn set_authorizations(&mut self, records: &[AuthorizationRecord]) {
-        if records.is_empty() {
-            return;
+    /// The CloudTrail event document, the authorization decisions under
+    /// `additionalEventData.authorizations`.
+    pub fn cloudtrail_document(&self) -> serde_json::Value {
+        let mut document = self.detail.clone();
+        if self.authorizations.is_empty() {
+            return document;
         }
-        let (Ok(value), Some(detail)) =
-            (serde_json::to_value(records), self.detail.as_object_mut())
-        else {
-            return;
+        let (Ok(records), Some(fields)) = (
+            serde_json::to_value(&self.authorizations),
+            document.as_object_mut(),
+        ) else {
+            return document;
         };
-        let extra = detail
+        let extra = fields
             .entry("additionalEventData")
             .or_insert_with(|| serde_json::json!({}));
         if let Some(extra) = extra.as_object_mut() {
-            extra.insert("authorizations".into(), value);
+            extra.insert("authorizations".into(), records);
         }
+        document
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn record() -> AuthorizationRecord {
+        AuthorizationRecord {
+            principal: "arn:aws:iam::111111111111:user/alice".into(),
+            action: "ses:SendEmail".into(),
+            resource: "arn:aws:ses:us-east-1:111111111111:identity/example.com".into(),
+            resource_account: None,
+            resource_policy: false,
+            context: vec![ContextEntry {
+                key: "ses:fromaddress".into(),
+                values: vec!["a@example.com".into()],
+                multi: false,
+            }],
+            decision: "allowed".into(),
+            denied_by: None,
+            matched: Vec::new(),
+        }
+    }
+
+    fn event(detail: serde_json::Value, authorizations: Vec<AuthorizationRecord>) -> AuditEvent {
+        AuditEvent {
+            event_id: "e".into(),
+            time_ms: 0,
+            account: "111111111111".into(),
+            event_name: "SendEmail".into(),
+            event_source: "ses.amazonaws.com".into(),
+            user_name: "alice".into(),
+            access_key_id: "AKIA".into(),
+            trace: Vec::new(),
+            detail,
+            authorizations,
+        }
+    }
+
+    #[test]
+    fn the_cloudtrail_document_shows_the_decisions_under_additional_event_data() {
+        let stored = event(json!({"eventName": "SendEmail"}), vec![record()]);
+        let read: AuditEvent =
+            serde_json::from_str(&serde_json::to_string(&stored).unwrap()).unwrap();
+        assert_eq!(read, stored);
+        let document = read.cloudtrail_document();
+        assert_eq!(document["eventName"], "SendEmail");
+        assert_eq!(
+            document["additionalEventData"]["authorizations"][0]["action"],
+            "ses:SendEmail"
+        );
+        assert_eq!(read.recorded_authorizations(), vec![record()]);
+    }
+
+    #[test]
+    fn records_that_kept_decisions_inside_the_document_still_read() {
+        let legacy = json!({"additionalEventData": {"authorizations": [record()]}});
+        let read: AuditEvent = serde_json::from_value(json!({
+            "event_id": "e", "time_ms": 0, "account": "111111111111", "event_name": "SendEmail",
+            "event_source": "ses.amazonaws.com", "user_name": "alice", "access_key_id": "AKIA",
+            "trace": [], "detail": legacy,
+        }))
+        .unwrap();
+        assert!(read.authorizations.is_empty());
+        assert_eq!(read.recorded_authorizations(), vec![record()]);
+        assert_eq!(read.cloudtrail_document(), read.detail);
+        let without = event(json!({}), Vec::new());
+        assert!(without.recorded_authorizations().is_empty());
+        assert_eq!(without.cloudtrail_document(), json!({}));
     }
 }

@@ -479,6 +479,7 @@ mod tests {
             access_key_id: "AKIA".into(),
             trace: vec![],
             detail: serde_json::json!({}),
+            authorizations: Vec::new(),
         };
         let events: Vec<_> = (0..5)
             .map(|i| {
@@ -534,6 +535,7 @@ mod tests {
             access_key_id: "AKIA".into(),
             trace: vec![],
             detail: serde_json::json!({ "readOnly": read_only }),
+            authorizations: Vec::new(),
         };
         writer
             .append_audit(&[event(0, "iam.amazonaws.com", true)])
