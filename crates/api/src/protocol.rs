@@ -204,23 +204,26 @@ impl Params {
 /// One name or value of a form: `+` and `%XX` decoded, then read as UTF-8 (invalid
 /// sequences replaced by U+FFFD).
 fn form_decode(encoded: &[u8]) -> String {
-    if !encoded.iter().any(|b| matches!(b, b'%' | b'+')) {
-        return String::from_utf8_lossy(encoded).into_owned();
-    }
     let mut bytes = Vec::with_capacity(encoded.len());
     let mut rest = encoded;
-    while let Some((&first, after)) = rest.split_first() {
-        match (first, after) {
-            (b'+', _) => bytes.push(b' '),
-            (b'%', [high, low, ..]) if high.is_ascii_hexdigit() && low.is_ascii_hexdigit() => {
+    while let Some(at) = memchr::memchr2(b'%', b'+', rest) {
+        bytes.extend_from_slice(&rest[..at]);
+        match &rest[at..] {
+            [b'%', high, low, ..] if high.is_ascii_hexdigit() && low.is_ascii_hexdigit() => {
                 bytes.push(hex_value(*high) << 4 | hex_value(*low));
-                rest = &after[2..];
-                continue;
+                rest = &rest[at + 3..];
             }
-            _ => bytes.push(first),
+            [b'+', ..] => {
+                bytes.push(b' ');
+                rest = &rest[at + 1..];
+            }
+            _ => {
+                bytes.push(b'%');
+                rest = &rest[at + 1..];
+            }
         }
-        rest = after;
     }
+    bytes.extend_from_slice(rest);
     match String::from_utf8(bytes) {
         Ok(text) => text,
         Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),

@@ -83,35 +83,39 @@ pub struct Simple<'a> {
 
 /// Builds the MIME text of a simple message (multipart/alternative when both bodies).
 pub fn build_simple(m: &Simple<'_>) -> String {
-    let mut out = String::new();
+    use std::fmt::Write;
+    let body_len = m.text.map_or(0, str::len) + m.html.map_or(0, str::len);
+    let mut out = String::with_capacity(body_len + body_len / 32 + 512);
+    // Writing into a String cannot fail.
+    let header = |out: &mut String, name: &str, values: &[String]| {
+        if !values.is_empty() {
+            let _ = write!(out, "{name}: {}\r\n", values.join(", "));
+        }
+    };
     if !m.from.is_empty() {
-        out.push_str(&format!("From: {}\r\n", m.from));
+        let _ = write!(out, "From: {}\r\n", m.from);
     }
-    if !m.to.is_empty() {
-        out.push_str(&format!("To: {}\r\n", m.to.join(", ")));
-    }
-    if !m.cc.is_empty() {
-        out.push_str(&format!("Cc: {}\r\n", m.cc.join(", ")));
-    }
-    if !m.reply_to.is_empty() {
-        out.push_str(&format!("Reply-To: {}\r\n", m.reply_to.join(", ")));
-    }
-    out.push_str(&format!("Subject: {}\r\n", encode_header(m.subject)));
-    out.push_str(&format!(
-        "Message-ID: <{}@email.amazonses.com>\r\nDate: {}\r\nMIME-Version: 1.0\r\n",
-        m.message_id, m.date
-    ));
+    header(&mut out, "To", m.to);
+    header(&mut out, "Cc", m.cc);
+    header(&mut out, "Reply-To", m.reply_to);
+    let _ = write!(
+        out,
+        "Subject: {}\r\nMessage-ID: <{}@email.amazonses.com>\r\nDate: {}\r\nMIME-Version: 1.0\r\n",
+        encode_header(m.subject),
+        m.message_id,
+        m.date
+    );
     match (m.text, m.html) {
         (Some(text), Some(html)) => {
             let boundary = format!("=_sesame_{}", m.message_id);
-            out.push_str(&format!(
-                "Content-Type: multipart/alternative; boundary=\"{boundary}\"\r\n\r\n"
-            ));
-            out.push_str(&format!(
-                "--{boundary}\r\n{}\r\n--{boundary}\r\n{}\r\n--{boundary}--\r\n",
-                part("text/plain", text),
-                part("text/html", html)
-            ));
+            let _ = write!(
+                out,
+                "Content-Type: multipart/alternative; boundary=\"{boundary}\"\r\n\r\n--{boundary}\r\n"
+            );
+            push_part(&mut out, "text/plain", text);
+            let _ = write!(out, "\r\n--{boundary}\r\n");
+            push_part(&mut out, "text/html", html);
+            let _ = write!(out, "\r\n--{boundary}--\r\n");
         }
         (text, html) => {
             let (kind, body) = match (text, html) {
@@ -119,17 +123,28 @@ pub fn build_simple(m: &Simple<'_>) -> String {
                 (Some(t), None) => ("text/plain", t),
                 (None, None) => ("text/plain", ""),
             };
-            out.push_str(&part(kind, body));
+            push_part(&mut out, kind, body);
         }
     }
     out
 }
 
-fn part(kind: &str, body: &str) -> String {
-    let body = body.replace("\r\n", "\n").replace('\n', "\r\n");
-    format!(
-        "Content-Type: {kind}; charset=UTF-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n{body}\r\n"
-    )
+/// A body part: its headers, then the body with every line ending CRLF (a bare LF
+/// becomes CRLF; a CR not before LF stays).
+fn push_part(out: &mut String, kind: &str, body: &str) {
+    out.push_str("Content-Type: ");
+    out.push_str(kind);
+    out.push_str("; charset=UTF-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n");
+    for piece in body.split_inclusive('\n') {
+        match piece.strip_suffix('\n') {
+            Some(line) => {
+                out.push_str(line.strip_suffix('\r').unwrap_or(line));
+                out.push_str("\r\n");
+            }
+            None => out.push_str(piece),
+        }
+    }
+    out.push_str("\r\n");
 }
 
 /// RFC 2047 encoded-word for non-ASCII header text.
@@ -233,5 +248,39 @@ mod tests {
         assert_eq!(encode_header("Grüße"), "=?UTF-8?B?R3LDvMOfZQ==?=");
         assert_eq!(base64_decode("R3LDvMOfZQ==").unwrap(), "Grüße".as_bytes());
         assert!(base64_decode("*").is_none());
+    }
+
+    fn simple<'a>(text: Option<&'a str>, html: Option<&'a str>, to: &'a [String]) -> Simple<'a> {
+        Simple {
+            from: "a@example.com",
+            to,
+            cc: &[],
+            reply_to: &[],
+            subject: "Grüße",
+            text,
+            html,
+            message_id: "0100-id-000000",
+            date: "Sat, 01 Mar 2025 10:00:00 +0000",
+        }
+    }
+
+    #[test]
+    fn simple_messages_end_every_line_with_crlf() {
+        let to = ["b@example.org".to_string(), "c@example.org".to_string()];
+        let text = simple(Some("one\ntwo\r\nthree\rfour\r\r\nlast\r"), None, &to);
+        assert_eq!(
+            build_simple(&text),
+            "From: a@example.com\r\nTo: b@example.org, c@example.org\r\n\
+             Subject: =?UTF-8?B?R3LDvMOfZQ==?=\r\nMessage-ID: <0100-id-000000@email.amazonses.com>\r\n\
+             Date: Sat, 01 Mar 2025 10:00:00 +0000\r\nMIME-Version: 1.0\r\n\
+             Content-Type: text/plain; charset=UTF-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n\
+             one\r\ntwo\r\nthree\rfour\r\r\nlast\r\r\n"
+        );
+        let both = build_simple(&simple(Some("t\n"), Some("<p>h</p>"), &[]));
+        assert!(both.contains("MIME-Version: 1.0\r\nContent-Type: multipart/alternative; boundary=\"=_sesame_0100-id-000000\"\r\n\r\n\
+             --=_sesame_0100-id-000000\r\nContent-Type: text/plain; charset=UTF-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\nt\r\n\r\n\r\n\
+             --=_sesame_0100-id-000000\r\nContent-Type: text/html; charset=UTF-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n<p>h</p>\r\n\r\n\
+             --=_sesame_0100-id-000000--\r\n"), "{both}");
+        assert!(!both.contains("To:"));
     }
 }

@@ -74,7 +74,7 @@ pub struct ContextEntry {
     pub key: String,
     pub values: Vec<String>,
     /// Given as a list (multivalued), whatever the number of values.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub multi: bool,
 }
 
