@@ -244,7 +244,6 @@ const HIDDEN: &str = "HIDDEN_DUE_TO_SECURITY_REASONS";
 /// Parameter names that carry secrets (`Password`, `NewPassword`, `SecretAccessKey`,
 /// `PrivateKey`, `SessionToken`, …), compared case-insensitively.
 pub fn is_secret_name(name: &str) -> bool {
-    let lower = name.to_ascii_lowercase();
     [
         "password",
         "secret",
@@ -253,15 +252,24 @@ pub fn is_secret_name(name: &str) -> bool {
         "securitytoken",
     ]
     .iter()
-    .any(|s| lower.contains(s))
+    .any(|s| contains_ignoring_case(name, s))
+}
+
+/// Whether `text` contains `lower` (lower-case ASCII), whatever the case of `text`.
+fn contains_ignoring_case(text: &str, lower: &str) -> bool {
+    text.as_bytes()
+        .windows(lower.len())
+        .any(|window| window.eq_ignore_ascii_case(lower.as_bytes()))
 }
 
 /// Parameter names that carry a message's content (subject, bodies, raw MIME,
 /// template data): kept out of the audit trail, which records who sent what to whom,
 /// not what was written.
 fn is_content_name(name: &str) -> bool {
-    let lower = name.to_ascii_lowercase();
-    lower == "data" || lower.ends_with(".data") || lower.contains("templatedata")
+    let ends_in_data = name.len() >= 4
+        && name.as_bytes()[name.len() - 4..].eq_ignore_ascii_case(b"data")
+        && (name.len() == 4 || name.as_bytes()[name.len() - 5] == b'.');
+    ends_in_data || contains_ignoring_case(name, "templatedata")
 }
 
 fn is_sigv4_parameter(name: &str) -> bool {
@@ -437,5 +445,25 @@ mod tests {
             assert!(is_content_name(name), "{name}");
         }
         assert!(!is_content_name("Source") && !is_content_name("Destination.ToAddresses.member.1"));
+        for name in ["data", "Content.Simple.Body.Text.DATA", "x.TemplateData.y"] {
+            assert!(is_content_name(name), "{name}");
+        }
+        assert!(!is_content_name("Metadata") && !is_content_name("ata"));
+        for name in [
+            "NewPassword",
+            "SECRETAccessKey",
+            "x.PrivateKey",
+            "SessionToken",
+            "X-Amz-Security-Token",
+        ] {
+            assert_eq!(
+                is_secret_name(name),
+                name != "X-Amz-Security-Token",
+                "{name}"
+            );
+        }
+        assert!(
+            is_secret_name("SecurityToken") && !is_secret_name("UserName") && !is_secret_name("")
+        );
     }
 }
