@@ -265,9 +265,8 @@ impl Ses {
         region: &str,
         name: &str,
     ) -> Result<Option<Identity>, store::StoreError> {
-        let key = scoped_key(account, region, &name.to_ascii_lowercase());
-        let identity = self.store.snapshot()?.get(table::IDENTITIES, &key)?;
-        Ok(identity.map(|i: std::sync::Arc<Identity>| (*i).clone()))
+        let identity = identity_in(&self.store.snapshot()?, account, region, name)?;
+        Ok(identity.map(|i| (*i).clone()))
     }
 
     /// Adds or replaces a sending authorization policy, validated as SES does.
@@ -435,4 +434,16 @@ fn validate_policy(identity: &Identity, document: &str) -> Result<(), SesError> 
         }
     }
     Ok(())
+}
+
+/// The identity `name` (an address or domain) of an account and region, as
+/// `snapshot` sees the store.
+pub(crate) fn identity_in(
+    snapshot: &store::Snapshot<'_>,
+    account: &str,
+    region: &str,
+    name: &str,
+) -> Result<Option<std::sync::Arc<Identity>>, store::StoreError> {
+    let key = scoped_key(account, region, &name.to_ascii_lowercase());
+    snapshot.get(table::IDENTITIES, &key)
 }

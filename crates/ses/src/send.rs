@@ -261,7 +261,14 @@ impl Ses {
         let outgoing =
             self.compose(&req, &plan, template.as_ref(), &req.destination, recipients)?;
         self.consume_quota(caller, info, &settings, &outgoing.recipients)?;
-        self.deliver(caller, info, &req, &plan, set.as_ref(), outgoing)
+        self.deliver(
+            caller,
+            info,
+            &req,
+            &plan,
+            (&settings, set.as_ref()),
+            outgoing,
+        )
     }
 
     /// SendBulkTemplatedEmail / SendBulkEmail: one templated message per entry, each
@@ -306,7 +313,14 @@ impl Ses {
                 let outgoing =
                     self.compose(req, &plan, parts.as_ref(), &entry.destination, recipients)?;
                 self.consume_quota(caller, info, &settings, &outgoing.recipients)?;
-                let sent = self.deliver(caller, info, req, &plan, set.as_ref(), outgoing)?;
+                let sent = self.deliver(
+                    caller,
+                    info,
+                    req,
+                    &plan,
+                    (&settings, set.as_ref()),
+                    outgoing,
+                )?;
                 Ok(sent.wait()?.message_id)
             };
             outcomes.push(match one(&req) {
@@ -559,12 +573,17 @@ impl Ses {
         info: &RequestInfo,
         req: &SendRequest,
         plan: &Plan,
-        set: Option<&ConfigurationSet>,
+        (settings, set): (&AccountSettings, Option<&ConfigurationSet>),
         outgoing: Outgoing,
     ) -> Result<PendingSend, SesError> {
         let now = ids::now_ms();
-        let (kept, suppressed) =
-            self.apply_suppression(&caller.account, &info.region, set, outgoing.recipients)?;
+        let (kept, suppressed) = self.apply_suppression(
+            &caller.account,
+            &info.region,
+            settings,
+            set,
+            outgoing.recipients,
+        )?;
         let source = match &plan.return_path {
             Some(rp) => rp.address.clone(),
             None => plan.from.address.clone(),
@@ -688,12 +707,11 @@ impl Ses {
                 break;
             }
         }
+        let snapshot = self.store.snapshot()?;
         for name in candidates {
-            if let Some(identity) = self
-                .load_identity(account, region, &name)?
-                .filter(|i| i.verified)
-            {
-                return Ok(Some(identity));
+            let identity = crate::identity::identity_in(&snapshot, account, region, &name)?;
+            if let Some(identity) = identity.filter(|i| i.verified) {
+                return Ok(Some((*identity).clone()));
             }
         }
         Ok(None)

@@ -4,8 +4,8 @@
 
 use crate::address::Mailbox;
 use crate::model::{
-    scoped_key, table, ConfigurationSet, SuppressedDestination, SuppressedRecipient,
-    SuppressionReason,
+    scoped_key, table, AccountSettings, ConfigurationSet, SuppressedDestination,
+    SuppressedRecipient, SuppressionReason,
 };
 use crate::{page, Ses, SesError};
 use iam::{ids, Caller, RequestInfo};
@@ -125,17 +125,18 @@ impl Ses {
 
     /// Splits recipients into those to deliver and those the suppression list holds
     /// back. A configuration set with its own suppression options overrides the
-    /// account's reasons.
+    /// account's reasons (from `settings`, the sending account's).
     pub(crate) fn apply_suppression(
         &self,
         account: &str,
         region: &str,
+        settings: &AccountSettings,
         set: Option<&ConfigurationSet>,
         recipients: Vec<String>,
     ) -> Result<(Vec<String>, Vec<SuppressedRecipient>), SesError> {
-        let reasons = match set.and_then(|s| s.options.suppressed_reasons.clone()) {
+        let reasons = match set.and_then(|s| s.options.suppressed_reasons.as_ref()) {
             Some(r) => r,
-            None => self.settings(account, region)?.suppressed_reasons,
+            None => &settings.suppressed_reasons,
         };
         if reasons.is_empty() {
             return Ok((recipients, Vec::new()));
