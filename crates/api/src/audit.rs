@@ -112,7 +112,7 @@ pub fn event(r: CallRecord<'_>) -> AuditEvent {
         access_key_id: r.access_key_id.to_string(),
         trace: Vec::new(),
         detail,
-        authorizations: r.info.decisions.records(),
+        authorizations: r.info.decisions.take(),
     };
     if let Some(e) = r.error {
         set_error(&mut event, e);

@@ -205,25 +205,23 @@ impl Params {
 /// sequences replaced by U+FFFD).
 fn form_decode(encoded: &[u8]) -> String {
     let mut bytes = Vec::with_capacity(encoded.len());
-    let mut rest = encoded;
-    while let Some(at) = memchr::memchr2(b'%', b'+', rest) {
-        bytes.extend_from_slice(&rest[..at]);
-        match &rest[at..] {
-            [b'%', high, low, ..] if high.is_ascii_hexdigit() && low.is_ascii_hexdigit() => {
-                bytes.push(hex_value(*high) << 4 | hex_value(*low));
-                rest = &rest[at + 3..];
+    let mut at = 0;
+    while let Some(&byte) = encoded.get(at) {
+        match (byte, encoded.get(at + 1..at + 3)) {
+            (b'%', Some(&[high, low])) if high.is_ascii_hexdigit() && low.is_ascii_hexdigit() => {
+                bytes.push(hex_value(high) << 4 | hex_value(low));
+                at += 3;
             }
-            [b'+', ..] => {
+            (b'+', _) => {
                 bytes.push(b' ');
-                rest = &rest[at + 1..];
+                at += 1;
             }
             _ => {
-                bytes.push(b'%');
-                rest = &rest[at + 1..];
+                bytes.push(byte);
+                at += 1;
             }
         }
     }
-    bytes.extend_from_slice(rest);
     match String::from_utf8(bytes) {
         Ok(text) => text,
         Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),

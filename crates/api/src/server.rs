@@ -360,6 +360,8 @@ fn dispatch(
         Protocol::Query { .. } => params.redacted(),
     };
     let error = result.as_ref().err();
+    // Before the audit event, which takes the call's decisions.
+    let encoded = error.and_then(|e| encoded_authorization_message(state, &caller, &info, e));
     let event = audit::event(CallRecord {
         request_id,
         service,
@@ -385,7 +387,6 @@ fn dispatch(
     if let Some(e) = error {
         tracing::info!(request_id, action = %action, principal = %caller.arn, code = %e.code, "call failed");
     }
-    let encoded = error.and_then(|e| encoded_authorization_message(state, &caller, &info, e));
     let reply = result.unwrap_or_else(|e| Reply::error(protocol, &e, request_id));
     (reply, encoded, awaiting)
 }
@@ -401,7 +402,7 @@ fn encoded_authorization_message(
     if !error.code.starts_with("AccessDenied") {
         return None;
     }
-    let denied = info.decisions.records().pop()?;
+    let denied = info.decisions.last()?;
     if denied.decision == "allowed" {
         return None;
     }

@@ -20,9 +20,18 @@ impl DecisionLog {
         }
     }
 
-    /// The decisions so far, in the order taken.
-    pub fn records(&self) -> Vec<AuthorizationRecord> {
-        self.0.lock().map(|l| l.clone()).unwrap_or_default()
+    /// The last decision taken so far.
+    pub fn last(&self) -> Option<AuthorizationRecord> {
+        self.0.lock().ok()?.last().cloned()
+    }
+
+    /// The decisions so far, in the order taken, leaving the log empty (for the
+    /// call's audit record, made once the call is over).
+    pub fn take(&self) -> Vec<AuthorizationRecord> {
+        self.0
+            .lock()
+            .map(|mut l| std::mem::take(&mut *l))
+            .unwrap_or_default()
     }
 }
 
@@ -160,10 +169,12 @@ mod tests {
             &request,
             &policy::evaluate(&PolicySet::default(), &request),
         ));
-        let records = log.records();
+        assert_eq!(log.last().unwrap().decision, "implicitDeny");
+        let records = log.take();
         assert_eq!(records.len(), 2);
         assert_eq!(records[0].decision, "allowed");
         assert!(records[0].matched.is_empty() && records[0].denied_by.is_none());
         assert_eq!(records[1].decision, "implicitDeny");
+        assert!(shared.take().is_empty() && log.last().is_none());
     }
 }
