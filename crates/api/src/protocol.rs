@@ -205,23 +205,27 @@ impl Params {
 /// sequences replaced by U+FFFD).
 fn form_decode(encoded: &[u8]) -> String {
     let mut bytes = Vec::with_capacity(encoded.len());
-    let mut at = 0;
-    while let Some(&byte) = encoded.get(at) {
-        match (byte, encoded.get(at + 1..at + 3)) {
-            (b'%', Some(&[high, low])) if high.is_ascii_hexdigit() && low.is_ascii_hexdigit() => {
-                bytes.push(hex_value(high) << 4 | hex_value(low));
-                at += 3;
+    let mut rest = encoded;
+    // Runs of plain bytes are copied whole; only `%` and `+` are looked at one by one.
+    while let Some(special) = rest.iter().position(|b| matches!(b, b'%' | b'+')) {
+        bytes.extend_from_slice(&rest[..special]);
+        rest = &rest[special..];
+        match rest {
+            [b'%', high, low, ..] if high.is_ascii_hexdigit() && low.is_ascii_hexdigit() => {
+                bytes.push(hex_value(*high) << 4 | hex_value(*low));
+                rest = &rest[3..];
             }
-            (b'+', _) => {
+            [b'+', ..] => {
                 bytes.push(b' ');
-                at += 1;
+                rest = &rest[1..];
             }
             _ => {
-                bytes.push(byte);
-                at += 1;
+                bytes.push(rest[0]);
+                rest = &rest[1..];
             }
         }
     }
+    bytes.extend_from_slice(rest);
     match String::from_utf8(bytes) {
         Ok(text) => text,
         Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
