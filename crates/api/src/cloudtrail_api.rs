@@ -361,7 +361,11 @@ mod tests {
             events.push(audit_event(i, "111111111111", name, user, read_only));
         }
         events.push(audit_event(100, "222222222222", "ListUsers", "eve", true));
-        store.append_audit(&events).unwrap();
+        let records: Vec<_> = events
+            .iter()
+            .map(|e| store::EncodedAudit::new(e).unwrap())
+            .collect();
+        store.append_audit(&records).unwrap();
         (dir, store)
     }
 

@@ -153,7 +153,7 @@ fn is_send(protocol: Protocol, body: &[u8]) -> bool {
 /// waits for the group commit.
 struct AwaitingCommit {
     sent: ses::PendingSend,
-    event: store::AuditEvent,
+    event: audit::CallEvent,
     protocol: Protocol,
 }
 
@@ -176,7 +176,7 @@ impl AwaitingCommit {
                 Reply::error(protocol, &e, request_id)
             }
         };
-        state.auditor.record(event);
+        state.auditor.record_call(event);
         reply
     }
 }
@@ -380,7 +380,7 @@ fn dispatch(
             protocol,
         }),
         _ => {
-            state.auditor.record(event);
+            state.auditor.record_call(event);
             None
         }
     };
@@ -427,7 +427,7 @@ fn record(
     params: &Params,
     error: Option<&ApiError>,
 ) {
-    state.auditor.record(audit::event(CallRecord {
+    state.auditor.record_call(audit::event(CallRecord {
         request_id,
         service,
         action,

@@ -186,7 +186,7 @@ async fn start_smtp(
         iam,
         ses,
         region: args.smtp_region.clone(),
-        audit: Arc::new(move |event| auditor.record(event)),
+        audit: Arc::new(move |event| auditor.record(&event)),
     });
     let config = smtp::session::Config {
         hostname: "email-smtp.sesame.local".into(),

@@ -24,6 +24,37 @@ pub struct AuditEvent {
     pub authorizations: Vec<AuthorizationRecord>,
 }
 
+/// An audit record ready to append: the fields the log is searched by, and the record
+/// itself as an [`AuditEvent`] JSON document. Encoded on the caller's thread, so the
+/// log's writer only writes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EncodedAudit {
+    pub event_id: String,
+    pub time_ms: i64,
+    pub account: String,
+    pub event_name: String,
+    pub event_source: String,
+    pub user_name: String,
+    pub access_key_id: String,
+    /// An [`AuditEvent`] document with the fields above.
+    pub body: String,
+}
+
+impl EncodedAudit {
+    pub fn new(event: &AuditEvent) -> crate::Result<EncodedAudit> {
+        Ok(EncodedAudit {
+            event_id: event.event_id.clone(),
+            time_ms: event.time_ms,
+            account: event.account.clone(),
+            event_name: event.event_name.clone(),
+            event_source: event.event_source.clone(),
+            user_name: event.user_name.clone(),
+            access_key_id: event.access_key_id.clone(),
+            body: serde_json::to_string(event).map_err(crate::StoreError::Encode)?,
+        })
+    }
+}
+
 /// A filter over audit records, newest first.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct AuditQuery {

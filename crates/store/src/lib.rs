@@ -10,7 +10,9 @@ pub mod export;
 mod lock;
 mod sqlite;
 
-pub use audit::{AuditEvent, AuditQuery, AuthorizationRecord, ContextEntry, MatchedStatement};
+pub use audit::{
+    AuditEvent, AuditQuery, AuthorizationRecord, ContextEntry, EncodedAudit, MatchedStatement,
+};
 pub use cache::Snapshot;
 pub use crypto::{random_bytes, MasterKey, SealedSecret};
 pub use lock::DataDirLock;
@@ -70,7 +72,7 @@ pub trait Tx {
 pub trait Backend: Send + Sync {
     fn read(&self) -> Result<Box<dyn Tx + '_>>;
     fn write(&self) -> Result<Box<dyn Tx + '_>>;
-    fn append_audit(&self, events: &[AuditEvent]) -> Result<()>;
+    fn append_audit(&self, records: &[EncodedAudit]) -> Result<()>;
     fn query_audit(&self, query: &AuditQuery) -> Result<Vec<AuditEvent>>;
     /// The generation stamp: it takes a new value after every versioned change, as
     /// seen by every process and node sharing the store.
@@ -118,8 +120,8 @@ impl Store {
         Snapshot::new(self)
     }
 
-    pub fn append_audit(&self, events: &[AuditEvent]) -> Result<()> {
-        self.backend.append_audit(events)
+    pub fn append_audit(&self, records: &[EncodedAudit]) -> Result<()> {
+        self.backend.append_audit(records)
     }
 
     pub fn query_audit(&self, query: &AuditQuery) -> Result<Vec<AuditEvent>> {

@@ -7,7 +7,7 @@
 //! survive `kill -9` but the last moments of them not a power loss), so its batch
 //! commits never hold up the document writer.
 
-use crate::audit::{AuditEvent, AuditQuery};
+use crate::audit::{AuditEvent, AuditQuery, EncodedAudit};
 use crate::{Backend, Result, StoreError, Tx};
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 use std::fs::File;
@@ -328,7 +328,7 @@ impl Backend for SqliteBackend {
         Ok(Box::new(SqliteTx::begin(lock(&self.writer), true)?))
     }
 
-    fn append_audit(&self, events: &[AuditEvent]) -> Result<()> {
+    fn append_audit(&self, records: &[EncodedAudit]) -> Result<()> {
         let conn = lock(&self.audit_writer);
         let tx = SqliteTx::begin(conn, true)?;
         {
@@ -336,17 +336,16 @@ impl Backend for SqliteBackend {
                 "INSERT OR IGNORE INTO audit (time_ms, event_id, account, event_name, event_source, user_name, access_key_id, body)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             )?;
-            for e in events {
-                let body = serde_json::to_string(e).map_err(StoreError::Encode)?;
+            for r in records {
                 stmt.execute(params![
-                    e.time_ms,
-                    e.event_id,
-                    e.account,
-                    e.event_name,
-                    e.event_source,
-                    e.user_name,
-                    e.access_key_id,
-                    body
+                    r.time_ms,
+                    r.event_id,
+                    r.account,
+                    r.event_name,
+                    r.event_source,
+                    r.user_name,
+                    r.access_key_id,
+                    r.body
                 ])?;
             }
         }
@@ -401,6 +400,13 @@ mod tests {
     use super::*;
     use crate::Store;
     use std::sync::Arc;
+
+    fn encoded(events: &[AuditEvent]) -> Vec<EncodedAudit> {
+        events
+            .iter()
+            .map(|e| EncodedAudit::new(e).unwrap())
+            .collect()
+    }
 
     #[test]
     fn documents_commit_roll_back_and_survive_reopen() {
@@ -493,7 +499,7 @@ mod tests {
                 )
             })
             .collect();
-        backend.append_audit(&events).unwrap();
+        backend.append_audit(&encoded(&events)).unwrap();
         let q = AuditQuery {
             event_name: Some("ListUsers".into()),
             limit: 2,
@@ -538,7 +544,7 @@ mod tests {
             authorizations: Vec::new(),
         };
         writer
-            .append_audit(&[event(0, "iam.amazonaws.com", true)])
+            .append_audit(&encoded(&[event(0, "iam.amazonaws.com", true)]))
             .unwrap();
         let reader = Store::new(Arc::new(SqliteBackend::open_read_only(dir.path()).unwrap()));
         let events: Vec<_> = (1..500)
@@ -554,7 +560,7 @@ mod tests {
                 )
             })
             .collect();
-        writer.append_audit(&events).unwrap();
+        writer.append_audit(&encoded(&events)).unwrap();
         let all = AuditQuery {
             limit: 1000,
             ..Default::default()
