@@ -392,16 +392,19 @@ impl Iam {
             ctx,
         );
         let decision = policy::evaluate(&policies, &request);
-        info.decisions
-            .push(crate::decisions::record(&policies, &request, &decision));
         count_decision(&decision);
         if decision.is_allowed() {
+            info.decisions
+                .push(crate::decisions::record(&policies, request, &decision));
             return Ok(decision);
         }
-        let (decision, trace) = policy::evaluate_traced(&policies, &request);
+        let (traced, trace) = policy::evaluate_traced(&policies, &request);
+        let message = policy::message::iam_denial(&request, &traced).unwrap_or_default();
+        info.decisions
+            .push(crate::decisions::record(&policies, request, &decision));
         Err(Denial {
-            decision,
-            message: policy::message::iam_denial(&request, &decision).unwrap_or_default(),
+            decision: traced,
+            message,
             trace: trace.lines,
         })
     }

@@ -35,31 +35,28 @@ impl DecisionLog {
     }
 }
 
-/// The record of one decision. For a denial it names the deciding deny statements.
-pub fn record(set: &PolicySet, request: &Request, decision: &Decision) -> AuthorizationRecord {
+/// The record of one decision, taking the request's principal, resource and
+/// context. For a denial it names the deciding deny statements.
+pub fn record(set: &PolicySet, request: Request, decision: &Decision) -> AuthorizationRecord {
     let matched = if decision.is_allowed() {
         Vec::new()
     } else {
-        let (_, all) = policy::evaluate_matched(set, request);
+        let (_, all) = policy::evaluate_matched(set, &request);
         deciding_statements(set, decision, &all)
             .into_iter()
             .filter_map(|s| matched_statement(set, s))
             .collect()
     };
     AuthorizationRecord {
-        principal: request.principal.arn.clone(),
-        action: request.action.clone(),
-        resource: request.resource.text.clone(),
-        resource_account: request.resource_account.clone(),
+        principal: request.principal.arn,
+        action: request.action,
+        resource: request.resource.text,
+        resource_account: request.resource_account,
         resource_policy: set.resource.is_some(),
         context: request
             .context
-            .entries()
-            .map(|(key, values, multi)| ContextEntry {
-                key: key.to_string(),
-                values: values.to_vec(),
-                multi,
-            })
+            .into_entries()
+            .map(|(key, values, multi)| ContextEntry { key, values, multi })
             .collect(),
         decision: decision.outcome.as_str().to_string(),
         denied_by: decision.denied_by.map(|l| l.as_str().to_string()),
@@ -137,7 +134,7 @@ mod tests {
         );
         let request = send_request();
         let decision = policy::evaluate(&policies, &request);
-        let record = record(&policies, &request, &decision);
+        let record = record(&policies, request.clone(), &decision);
         assert_eq!(record.decision, "explicitDeny");
         assert_eq!(record.denied_by.as_deref(), Some("identity"));
         assert_eq!(record.matched.len(), 1);
@@ -163,10 +160,10 @@ mod tests {
         let log = DecisionLog::default();
         let shared = log.clone();
         let decision = policy::evaluate(&policies, &request);
-        shared.push(record(&policies, &request, &decision));
+        shared.push(record(&policies, request.clone(), &decision));
         shared.push(record(
             &PolicySet::default(),
-            &request,
+            request.clone(),
             &policy::evaluate(&PolicySet::default(), &request),
         ));
         assert_eq!(log.last().unwrap().decision, "implicitDeny");

@@ -18,9 +18,10 @@ struct Entry {
     hash: u64,
     key: String,
     values: Vec<String>,
-    /// Each value read as the typed operators need it, parsed at first use and kept
-    /// for the rest of the request (one request is decided for several resources).
-    typed: Vec<OnceLock<Typed>>,
+    /// The values read as the typed operators need them, parsed when one first
+    /// reads them and kept for the rest of the request (one request is decided for
+    /// several resources).
+    typed: OnceLock<Vec<Typed>>,
     /// A multivalued key (given as a list): operators without `ForAnyValue:` or
     /// `ForAllValues:` never match it.
     multi: bool,
@@ -60,14 +61,15 @@ impl Typed {
 #[derive(Debug, Clone, Copy)]
 pub struct RequestValues<'c> {
     texts: &'c [String],
-    typed: &'c [OnceLock<Typed>],
+    /// `None` for an absent key.
+    typed: Option<&'c OnceLock<Vec<Typed>>>,
     pub multivalued: bool,
 }
 
 impl<'c> RequestValues<'c> {
     pub const ABSENT: RequestValues<'static> = RequestValues {
         texts: &[],
-        typed: &[],
+        typed: None,
         multivalued: false,
     };
 
@@ -77,10 +79,15 @@ impl<'c> RequestValues<'c> {
 
     /// Each value with its typed reading (parsed on first use).
     pub fn iter(&self) -> impl Iterator<Item = RequestValue<'c>> {
+        let values = *self;
         self.texts
             .iter()
-            .zip(self.typed)
-            .map(|(text, typed)| RequestValue { text, typed })
+            .enumerate()
+            .map(move |(index, text)| RequestValue {
+                text,
+                index,
+                values,
+            })
     }
 }
 
@@ -88,12 +95,19 @@ impl<'c> RequestValues<'c> {
 #[derive(Debug, Clone, Copy)]
 pub struct RequestValue<'c> {
     pub text: &'c str,
-    typed: &'c OnceLock<Typed>,
+    index: usize,
+    values: RequestValues<'c>,
 }
 
 impl RequestValue<'_> {
-    pub fn typed(&self) -> &Typed {
-        self.typed.get_or_init(|| Typed::parse(self.text))
+    pub fn typed(&self) -> Typed {
+        match self.values.typed {
+            Some(cell) => {
+                cell.get_or_init(|| self.values.texts.iter().map(|t| Typed::parse(t)).collect())
+                    [self.index]
+            }
+            None => Typed::parse(self.text),
+        }
     }
 }
 
@@ -107,10 +121,9 @@ pub struct Key {
 
 impl Key {
     pub fn new(name: &str) -> Key {
-        let name = name.to_ascii_lowercase();
         Key {
-            hash: fnv1a(name.as_bytes()),
-            name,
+            hash: lowercase_hash(name),
+            name: name.to_ascii_lowercase(),
         }
     }
 
@@ -119,10 +132,11 @@ impl Key {
     }
 }
 
-/// FNV-1a, 64-bit: short keys, no allocation, stable across runs.
-fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
-        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+/// FNV-1a (64-bit) of the lower-cased name, without making the lower-cased copy:
+/// short keys, stable across runs.
+fn lowercase_hash(name: &str) -> u64 {
+    name.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b.to_ascii_lowercase())).wrapping_mul(0x0100_0000_01b3)
     })
 }
 
@@ -142,21 +156,16 @@ impl Context {
     }
 
     fn set(&mut self, key: &str, values: Vec<String>, multi: bool) {
-        let key = Key::new(key);
-        match self
-            .entries
-            .iter_mut()
-            .find(|e| e.hash == key.hash && e.key == key.name)
-        {
+        match self.position(key).map(|at| &mut self.entries[at]) {
             Some(entry) => {
-                entry.typed = vec![OnceLock::new(); values.len()];
+                entry.typed = OnceLock::new();
                 entry.values = values;
                 entry.multi = multi;
             }
             None => self.entries.push(Entry {
-                hash: key.hash,
-                key: key.name,
-                typed: vec![OnceLock::new(); values.len()],
+                hash: lowercase_hash(key),
+                key: key.to_ascii_lowercase(),
+                typed: OnceLock::new(),
                 values,
                 multi,
             }),
@@ -165,9 +174,17 @@ impl Context {
 
     /// Sets a key only when it is absent.
     pub fn insert_default(&mut self, key: &str, value: &str) {
-        if self.get(&Key::new(key)).is_none() {
+        if self.position(key).is_none() {
             self.insert(key, vec![value.to_string()]);
         }
+    }
+
+    /// Where the entry of a key named in any case is.
+    fn position(&self, name: &str) -> Option<usize> {
+        let hash = lowercase_hash(name);
+        self.entries
+            .iter()
+            .position(|e| e.hash == hash && e.key.eq_ignore_ascii_case(name))
     }
 
     /// Values of a key.
@@ -186,7 +203,7 @@ impl Context {
             .find(|e| e.hash == key.hash && e.key == key.name)
             .map(|e| RequestValues {
                 texts: &e.values,
-                typed: &e.typed,
+                typed: Some(&e.typed),
                 multivalued: e.multi,
             })
     }
@@ -204,6 +221,11 @@ impl Context {
             .iter()
             .map(|e| (e.key.as_str(), e.values.as_slice(), e.multi))
     }
+
+    /// Like [`Context::entries`], giving up the context.
+    pub fn into_entries(self) -> impl Iterator<Item = (String, Vec<String>, bool)> {
+        self.entries.into_iter().map(|e| (e.key, e.values, e.multi))
+    }
 }
 
 impl VariableSource for Context {
@@ -212,5 +234,49 @@ impl VariableSource for Context {
             [one] => Some(one),
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn typed_numbers(ctx: &Context, key: &str) -> Vec<Option<f64>> {
+        ctx.lookup(&Key::new(key))
+            .map(|values| values.iter().map(|v| v.typed().number).collect())
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn keys_match_in_any_case_and_a_default_never_replaces_a_value() {
+        let mut ctx = Context::default();
+        ctx.insert("aws:SourceIp", vec!["203.0.113.7".into()]);
+        ctx.insert_default("AWS:SOURCEIP", "198.51.100.1");
+        ctx.insert_default("aws:PrincipalType", "User");
+        assert_eq!(
+            ctx.get(&Key::new("aws:sourceip")),
+            Some(&["203.0.113.7".to_string()][..])
+        );
+        assert_eq!(
+            ctx.get(&Key::new("Aws:PrincipalTYPE")),
+            Some(&["User".to_string()][..])
+        );
+        assert_eq!(ctx.entries().count(), 2);
+        let ip = ctx.lookup(&Key::new("aws:sourceip")).unwrap();
+        assert_eq!(
+            ip.iter().next().unwrap().typed().ip,
+            "203.0.113.7".parse().ok()
+        );
+    }
+
+    #[test]
+    fn replacing_a_key_replaces_its_typed_readings() {
+        let mut ctx = Context::default();
+        ctx.insert_list("test:n", vec!["5".into(), "x".into()]);
+        assert_eq!(typed_numbers(&ctx, "test:n"), [Some(5.0), None]);
+        ctx.insert("TEST:N", vec!["7".into()]);
+        assert_eq!(typed_numbers(&ctx, "test:n"), [Some(7.0)]);
+        assert!(!ctx.lookup(&Key::new("test:n")).unwrap().multivalued);
+        assert!(typed_numbers(&ctx, "test:absent").is_empty());
     }
 }
