@@ -286,7 +286,11 @@ mod tests {
         let encoded = event.encode().unwrap();
         let read: AuditEvent = serde_json::from_str(&encoded.body).unwrap();
         assert_eq!(
-            (read.event_id.as_str(), read.time_ms, read.event_name.as_str()),
+            (
+                read.event_id.as_str(),
+                read.time_ms,
+                read.event_name.as_str()
+            ),
             (encoded.event_id.as_str(), encoded.time_ms, "SendEmail")
         );
         assert_eq!(read.event_source, "ses.amazonaws.com");

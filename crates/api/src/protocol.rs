@@ -127,11 +127,13 @@ impl Params {
 
     /// `Name.member.1`, `Name.member.2`, … in index order.
     pub fn members(&self, name: &str) -> Vec<&str> {
-        let prefix = format!("{name}.member.");
         let mut items: Vec<(u32, &str)> = self
             .0
             .iter()
-            .filter_map(|(k, v)| Some((k.strip_prefix(&prefix)?.parse().ok()?, v.as_str())))
+            .filter_map(|(k, v)| {
+                let index = k.strip_prefix(name)?.strip_prefix(".member.")?;
+                Some((index.parse().ok()?, v.as_str()))
+            })
             .collect();
         items.sort_by_key(|(i, _)| *i);
         items.into_iter().map(|(_, v)| v).collect()

@@ -58,16 +58,20 @@ fn escape_into(out: &mut String, text: &str) {
 /// <ResponseMetadata><RequestId>…</RequestId></ResponseMetadata></ActionResponse>`.
 pub fn query_response(namespace: &str, action: &str, result: &str, request_id: &str) -> String {
     let mut x = Xml::default();
-    x.out.push_str(&format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><{action}Response xmlns=\"{namespace}\">"
-    ));
+    x.out.extend([
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><",
+        action,
+        "Response xmlns=\"",
+        namespace,
+        "\">",
+    ]);
     // botocore reads `<ActionResult>` even when it is empty, as AWS always sends it.
     x.out
-        .push_str(&format!("<{action}Result>{result}</{action}Result>"));
+        .extend(["<", action, "Result>", result, "</", action, "Result>"]);
     x.open("ResponseMetadata")
         .leaf("RequestId", request_id)
         .close("ResponseMetadata");
-    x.out.push_str(&format!("</{action}Response>"));
+    x.out.extend(["</", action, "Response>"]);
     x.into_string()
 }
 

@@ -97,12 +97,32 @@ pub fn iso8601(ms: i64) -> String {
     let secs = ms.div_euclid(1000);
     let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
     let (y, m, d) = civil_from_days(days);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    let mut out = String::with_capacity(20);
+    let fields = [
+        (y, 4, '-'),
+        (m, 2, '-'),
+        (d, 2, 'T'),
+        (rem / 3600, 2, ':'),
+        (rem % 3600 / 60, 2, ':'),
+        (rem % 60, 2, 'Z'),
+    ];
+    for (value, width, then) in fields {
+        push_padded(&mut out, value, width);
+        out.push(then);
+    }
+    out
+}
+
+/// `value` in decimal, zero-padded to `width` digits (as `{value:0width$}` formats it).
+fn push_padded(out: &mut String, value: i64, width: u32) {
+    match u32::try_from(value) {
+        Ok(v) if v < 10u32.pow(width) => {
+            for place in (0..width).rev() {
+                out.push(char::from(b'0' + (v / 10u32.pow(place) % 10) as u8));
+            }
+        }
+        _ => out.push_str(&format!("{value:0width$}", width = width as usize)),
+    }
 }
 
 /// Proleptic Gregorian date of a day count since 1970-01-01.
@@ -126,6 +146,9 @@ mod tests {
     fn formats() {
         assert_eq!(iso8601(1_740_823_200_000), "2025-03-01T10:00:00Z");
         assert_eq!(iso8601(0), "1970-01-01T00:00:00Z");
+        assert_eq!(iso8601(-1), "1969-12-31T23:59:59Z");
+        assert_eq!(iso8601(253_402_300_800_000), "10000-01-01T00:00:00Z");
+        assert_eq!(iso8601(1_795_404_323_277), "2026-11-23T03:25:23Z");
         let id = access_key_id("AKIA").unwrap();
         assert_eq!(id.len(), 20);
         assert!(id.starts_with("AKIA"));

@@ -102,10 +102,9 @@ pub struct RequestValue<'c> {
 impl RequestValue<'_> {
     pub fn typed(&self) -> Typed {
         match self.values.typed {
-            Some(cell) => {
-                cell.get_or_init(|| self.values.texts.iter().map(|t| Typed::parse(t)).collect())
-                    [self.index]
-            }
+            Some(cell) => cell
+                .get_or_init(|| self.values.texts.iter().map(|t| Typed::parse(t)).collect())
+                [self.index],
             None => Typed::parse(self.text),
         }
     }

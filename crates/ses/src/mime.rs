@@ -211,13 +211,19 @@ pub fn rfc5322_date(ms: i64) -> String {
         "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
     ];
     let month = iso[5..7].parse::<usize>().unwrap_or(1);
-    format!(
-        "{weekday}, {} {} {} {} +0000",
+    [
+        weekday,
+        ", ",
         &iso[8..10],
+        " ",
         month_names[month - 1],
+        " ",
         &iso[0..4],
-        &iso[11..19]
-    )
+        " ",
+        &iso[11..19],
+        " +0000",
+    ]
+    .concat()
 }
 
 #[cfg(test)]

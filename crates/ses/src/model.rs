@@ -83,10 +83,15 @@ impl Identity {
     }
 
     pub fn arn(&self) -> String {
-        format!(
-            "arn:aws:ses:{}:{}:identity/{}",
-            self.region, self.account, self.name
-        )
+        [
+            "arn:aws:ses:",
+            &self.region,
+            ":",
+            &self.account,
+            ":identity/",
+            &self.name,
+        ]
+        .concat()
     }
 }
 
@@ -506,7 +511,7 @@ pub fn identity_arn_parts(arn: &str) -> Option<(&str, &str, &str)> {
 
 /// Store key of a per-account, per-region document.
 pub fn scoped_key(account: &str, region: &str, name: &str) -> String {
-    format!("{account}/{region}/{name}")
+    [account, "/", region, "/", name].concat()
 }
 
 #[cfg(test)]

@@ -969,11 +969,10 @@ pub(crate) struct PolicyCache(std::sync::RwLock<std::collections::HashMap<String
 impl PolicyCache {
     /// All of an identity's sending authorization policies as one resource policy.
     pub(crate) fn merged(&self, identity: &Identity) -> Result<Arc<Policy>, SesError> {
-        let key: String = identity
-            .policies
-            .iter()
-            .map(|(n, d)| format!("{n}\u{0}{d}\u{0}"))
-            .collect();
+        let mut key = String::new();
+        for (name, document) in &identity.policies {
+            key.extend([name.as_str(), "\0", document.as_str(), "\0"]);
+        }
         if let Some(p) = self.0.read().ok().and_then(|m| m.get(&key).cloned()) {
             return Ok(p);
         }

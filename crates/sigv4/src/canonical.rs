@@ -56,7 +56,7 @@ pub(crate) fn canonical_request(req: &HttpRequest<'_>, input: &CanonicalInput<'_
 
 /// `date/region/service/aws4_request`.
 pub(crate) fn credential_scope(date: &str, region: &str, service: &str) -> String {
-    format!("{date}/{region}/{service}/aws4_request")
+    [date, "/", region, "/", service, "/aws4_request"].concat()
 }
 
 /// The string to sign: algorithm, request time, scope, canonical-request hash.
