@@ -325,7 +325,7 @@ impl Ses {
         name: &'static str,
         checks: &mut Vec<Check>,
     ) -> Result<Option<Identity>, SesError> {
-        match self.resolve(caller, info, address, arn) {
+        match self.resolve(&self.store.snapshot()?, caller, info, address, arn) {
             Ok(identity) => {
                 let owner = if identity.account == caller.account {
                     "own".to_string()
@@ -470,7 +470,7 @@ impl Ses {
         checks.push(if settings.production {
             Check::pass("sandbox", format!("account {} has production access in {}", caller.account, info.region))
         } else {
-            match self.check_sandbox(&caller.account, &info.region, recipients) {
+            match crate::send::check_sandbox(&self.store.snapshot()?, &caller.account, &info.region, recipients) {
                 Ok(()) => Check::pass("sandbox", "the account is in the sandbox, and every recipient is a verified identity of it".into()),
                 Err(e) => Check::fail("sandbox", e.to_string(), format!("verify the recipients in account {} ({}), or get production access for it (sesame admin production-access --account {} --region {})", caller.account, info.region, caller.account, info.region)),
             }
@@ -505,7 +505,7 @@ impl Ses {
                 format!("the identity owner, account {owner}, has production access in {region}"),
             ));
         }
-        Ok(match self.check_sandbox(owner, region, recipients) {
+        Ok(match crate::send::check_sandbox(&self.store.snapshot()?, owner, region, recipients) {
             Ok(()) => Check::pass("owner sandbox", format!("the identity owner, account {owner}, is in the sandbox in {region}, and every recipient is a verified identity of it")),
             Err(e) => Check::fail("owner sandbox", e.to_string(), format!("the identity owner, account {owner}, is in the sandbox in {region}: a delegate reaches unverified recipients only when both accounts have production access, so the owner needs it too (sesame admin production-access --account {owner} --region {region}), or verify the recipients in account {owner}")),
         })

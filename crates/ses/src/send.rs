@@ -19,6 +19,7 @@ use policy::grammar::Version;
 use policy::Policy;
 use serde_json::Value;
 use std::sync::Arc;
+use store::Snapshot;
 
 /// Recipients by field.
 #[derive(Debug, Clone, Default)]
@@ -253,11 +254,13 @@ impl Ses {
         }
         check_tags(&req.tags)?;
         let recipients = recipient_addresses(&req.destination)?;
-        let plan = self.plan(caller, info, &req)?;
+        // One view of the store for the whole send (each view reads the generation).
+        let snapshot = self.store.snapshot()?;
+        let plan = self.plan(&snapshot, caller, info, &req)?;
         self.authorize_involved(caller, info, &req, &plan, &recipients)?;
-        let (settings, set) = self.check_switches(caller, info, &req)?;
+        let (settings, set) = self.check_switches(&snapshot, caller, info, &req)?;
         let template = self.template_of(caller, info, &req)?;
-        self.check_sandboxes(caller, info, &settings, &plan, &recipients)?;
+        self.check_sandboxes(&snapshot, caller, info, &settings, &plan, &recipients)?;
         let outgoing =
             self.compose(&req, &plan, template.as_ref(), &req.destination, recipients)?;
         self.consume_quota(caller, info, &settings, &outgoing.recipients)?;
@@ -266,7 +269,7 @@ impl Ses {
             info,
             &req,
             &plan,
-            (&settings, set.as_ref()),
+            (&snapshot, &settings, set.as_ref()),
             outgoing,
         )
     }
@@ -299,16 +302,17 @@ impl Ses {
             .flat_map(|e| e.destination.all())
             .filter_map(|r| Mailbox::parse(&r).ok().map(|m| m.address))
             .collect();
-        let plan = self.plan(caller, info, &req)?;
+        let snapshot = self.store.snapshot()?;
+        let plan = self.plan(&snapshot, caller, info, &req)?;
         self.authorize_involved(caller, info, &req, &plan, &everyone)?;
-        let (settings, set) = self.check_switches(caller, info, &req)?;
+        let (settings, set) = self.check_switches(&snapshot, caller, info, &req)?;
         let template = self.template_of(caller, info, &req)?;
         let mut outcomes = Vec::with_capacity(entries.len());
         for entry in entries {
             let one = |req: &SendRequest| -> Result<String, SesError> {
                 let recipients = recipient_addresses(&entry.destination)?;
                 let data = entry_data(&defaults, entry.replacement_data.as_deref())?;
-                self.check_sandboxes(caller, info, &settings, &plan, &recipients)?;
+                self.check_sandboxes(&snapshot, caller, info, &settings, &plan, &recipients)?;
                 let parts = template.as_ref().map(|(parts, _)| (parts.clone(), data));
                 let outgoing =
                     self.compose(req, &plan, parts.as_ref(), &entry.destination, recipients)?;
@@ -318,7 +322,7 @@ impl Ses {
                     info,
                     req,
                     &plan,
-                    (&settings, set.as_ref()),
+                    (&snapshot, &settings, set.as_ref()),
                     outgoing,
                 )?;
                 Ok(sent.wait()?.message_id)
@@ -341,6 +345,7 @@ impl Ses {
     /// Parses the From and Return-Path mailboxes and resolves their identities.
     fn plan(
         &self,
+        snapshot: &Snapshot<'_>,
         caller: &Caller,
         info: &RequestInfo,
         req: &SendRequest,
@@ -352,9 +357,10 @@ impl Ses {
         let from = Mailbox::parse(&from_header)?;
         let return_path = req.return_path.as_deref().map(Mailbox::parse).transpose()?;
         let from_arn = req.from_arn.as_deref().or(req.source_arn.as_deref());
-        let from_identity = self.resolve(caller, info, &from.address, from_arn)?;
+        let from_identity = self.resolve(snapshot, caller, info, &from.address, from_arn)?;
         let return_identity = match &return_path {
             Some(rp) => Some(self.resolve(
+                snapshot,
                 caller,
                 info,
                 &rp.address,
@@ -426,11 +432,12 @@ impl Ses {
     /// The account's sending switch and the configuration set's.
     fn check_switches(
         &self,
+        snapshot: &Snapshot<'_>,
         caller: &Caller,
         info: &RequestInfo,
         req: &SendRequest,
     ) -> Result<(AccountSettings, Option<ConfigurationSet>), SesError> {
-        let settings = self.settings(&caller.account, &info.region)?;
+        let settings = settings_in(snapshot, &caller.account, &info.region)?;
         if !settings.sending_enabled {
             return Err(SesError::AccountSendingPaused);
         }
@@ -527,6 +534,7 @@ impl Ses {
     /// is out of the sandbox too.
     fn check_sandboxes(
         &self,
+        snapshot: &Snapshot<'_>,
         caller: &Caller,
         info: &RequestInfo,
         settings: &AccountSettings,
@@ -534,11 +542,11 @@ impl Ses {
         recipients: &[String],
     ) -> Result<(), SesError> {
         if !settings.production {
-            self.check_sandbox(&caller.account, &info.region, recipients)?;
+            check_sandbox(snapshot, &caller.account, &info.region, recipients)?;
         }
         let owner = &plan.from_identity.account;
-        if owner != &caller.account && !self.settings(owner, &info.region)?.production {
-            self.check_sandbox(owner, &info.region, recipients)?;
+        if owner != &caller.account && !settings_in(snapshot, owner, &info.region)?.production {
+            check_sandbox(snapshot, owner, &info.region, recipients)?;
         }
         Ok(())
     }
@@ -573,11 +581,12 @@ impl Ses {
         info: &RequestInfo,
         req: &SendRequest,
         plan: &Plan,
-        (settings, set): (&AccountSettings, Option<&ConfigurationSet>),
+        (snapshot, settings, set): (&Snapshot<'_>, &AccountSettings, Option<&ConfigurationSet>),
         outgoing: Outgoing,
     ) -> Result<PendingSend, SesError> {
         let now = ids::now_ms();
-        let (kept, suppressed) = self.apply_suppression(
+        let (kept, suppressed) = crate::suppression::apply_suppression(
+            snapshot,
             &caller.account,
             &info.region,
             settings,
@@ -660,6 +669,7 @@ impl Ses {
     /// caller's most specific one (the address itself, then its domain and parents).
     pub(crate) fn resolve(
         &self,
+        snapshot: &Snapshot<'_>,
         caller: &Caller,
         info: &RequestInfo,
         address: &str,
@@ -667,8 +677,7 @@ impl Ses {
     ) -> Result<Identity, SesError> {
         let not_verified = || not_verified(&info.region, &[address.to_string()]);
         let Some(arn) = arn else {
-            return self
-                .covering(&caller.account, &info.region, address)?
+            return covering(snapshot, &caller.account, &info.region, address)?
                 .ok_or_else(not_verified);
         };
         let parts =
@@ -682,39 +691,14 @@ impl Ses {
         if region != info.region {
             return Err(not_verified());
         }
-        let identity = self
-            .load_identity(account, region, name)?
+        let identity = crate::identity::identity_in(snapshot, account, region, name)?
             .filter(|i| i.verified)
+            .map(|i| (*i).clone())
             .ok_or_else(not_verified)?;
         if !covers(&identity, address) {
             return Err(not_verified());
         }
         Ok(identity)
-    }
-
-    fn covering(
-        &self,
-        account: &str,
-        region: &str,
-        address: &str,
-    ) -> Result<Option<Identity>, SesError> {
-        let mut candidates = vec![address.to_string()];
-        let mut domain = domain_of(address);
-        while !domain.is_empty() {
-            candidates.push(domain.to_string());
-            domain = domain.split_once('.').map_or("", |(_, parent)| parent);
-            if !domain.contains('.') {
-                break;
-            }
-        }
-        let snapshot = self.store.snapshot()?;
-        for name in candidates {
-            let identity = crate::identity::identity_in(&snapshot, account, region, &name)?;
-            if let Some(identity) = identity.filter(|i| i.verified) {
-                return Ok(Some((*identity).clone()));
-            }
-        }
-        Ok(None)
     }
 
     /// Decides the send's action on one involved resource.
@@ -739,28 +723,6 @@ impl Ses {
                 message: policy::message::ses_denial(&caller.arn, action, &resource.arn),
                 trace: denial.trace,
             }),
-        }
-    }
-
-    pub(crate) fn check_sandbox(
-        &self,
-        account: &str,
-        region: &str,
-        recipients: &[String],
-    ) -> Result<(), SesError> {
-        let mut failed = Vec::new();
-        for r in recipients {
-            if domain_of(r).eq_ignore_ascii_case("simulator.amazonses.com") {
-                continue;
-            }
-            if self.covering(account, region, r)?.is_none() {
-                failed.push(r.clone());
-            }
-        }
-        if failed.is_empty() {
-            Ok(())
-        } else {
-            Err(not_verified(region, &failed))
         }
     }
 
@@ -814,12 +776,7 @@ impl Ses {
     }
 
     pub fn settings(&self, account: &str, region: &str) -> Result<AccountSettings, SesError> {
-        let key = scoped_key(account, region, "");
-        let s = self
-            .store
-            .snapshot()?
-            .get::<AccountSettings>(table::ACCOUNTS, &key)?;
-        Ok(s.map(|s| (*s).clone()).unwrap_or_default())
+        settings_in(&self.store.snapshot()?, account, region)
     }
 
     /// Operator action: sets the sending quota of an account in a region.
@@ -1003,6 +960,67 @@ pub(crate) fn merged_policy(identity: &Identity) -> Result<Arc<Policy>, SesError
         version: Version::V2012_10_17,
         statements,
     }))
+}
+
+/// The settings of an account in a region (the defaults until any is changed).
+fn settings_in(
+    snapshot: &Snapshot<'_>,
+    account: &str,
+    region: &str,
+) -> Result<AccountSettings, SesError> {
+    let key = scoped_key(account, region, "");
+    let settings = snapshot.get::<AccountSettings>(table::ACCOUNTS, &key)?;
+    Ok(settings.map(|s| (*s).clone()).unwrap_or_default())
+}
+
+/// The account's most specific verified identity covering `address`: the address
+/// itself, then its domain and the domain's parents (never a bare top-level domain).
+fn covering(
+    snapshot: &Snapshot<'_>,
+    account: &str,
+    region: &str,
+    address: &str,
+) -> Result<Option<Identity>, SesError> {
+    let mut candidates = vec![address];
+    let mut domain = domain_of(address);
+    while !domain.is_empty() {
+        candidates.push(domain);
+        domain = domain.split_once('.').map_or("", |(_, parent)| parent);
+        if !domain.contains('.') {
+            break;
+        }
+    }
+    for name in candidates {
+        let identity = crate::identity::identity_in(snapshot, account, region, name)?;
+        if let Some(identity) = identity.filter(|i| i.verified) {
+            return Ok(Some((*identity).clone()));
+        }
+    }
+    Ok(None)
+}
+
+/// The sandbox rule: every recipient must be a verified identity of the account
+/// (the mailbox simulator excepted).
+pub(crate) fn check_sandbox(
+    snapshot: &Snapshot<'_>,
+    account: &str,
+    region: &str,
+    recipients: &[String],
+) -> Result<(), SesError> {
+    let mut failed = Vec::new();
+    for r in recipients {
+        if domain_of(r).eq_ignore_ascii_case("simulator.amazonses.com") {
+            continue;
+        }
+        if covering(snapshot, account, region, r)?.is_none() {
+            failed.push(r.clone());
+        }
+    }
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(not_verified(region, &failed))
+    }
 }
 
 /// Raw parameters missing from the request come from the message's headers;

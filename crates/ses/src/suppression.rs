@@ -9,6 +9,7 @@ use crate::model::{
 };
 use crate::{page, Ses, SesError};
 use iam::{ids, Caller, RequestInfo};
+use store::Snapshot;
 
 /// Which entries ListSuppressedDestinations returns.
 #[derive(Debug, Clone, Default)]
@@ -122,42 +123,41 @@ impl Ses {
             Ok(())
         })
     }
+}
 
-    /// Splits recipients into those to deliver and those the suppression list holds
-    /// back. A configuration set with its own suppression options overrides the
-    /// account's reasons (from `settings`, the sending account's).
-    pub(crate) fn apply_suppression(
-        &self,
-        account: &str,
-        region: &str,
-        settings: &AccountSettings,
-        set: Option<&ConfigurationSet>,
-        recipients: Vec<String>,
-    ) -> Result<(Vec<String>, Vec<SuppressedRecipient>), SesError> {
-        let reasons = match set.and_then(|s| s.options.suppressed_reasons.as_ref()) {
-            Some(r) => r,
-            None => &settings.suppressed_reasons,
-        };
-        if reasons.is_empty() {
-            return Ok((recipients, Vec::new()));
-        }
-        let snapshot = self.store.snapshot()?;
-        let (mut kept, mut suppressed) = (Vec::new(), Vec::new());
-        for address in recipients {
-            let entry = snapshot.get::<SuppressedDestination>(
-                table::SUPPRESSED,
-                &suppression_key(account, region, &address),
-            )?;
-            match entry.filter(|e| reasons.contains(&e.reason)) {
-                Some(e) => suppressed.push(SuppressedRecipient {
-                    address,
-                    reason: e.reason,
-                }),
-                None => kept.push(address),
-            }
-        }
-        Ok((kept, suppressed))
+/// Splits recipients into those to deliver and those the suppression list holds
+/// back. A configuration set with its own suppression options overrides the
+/// account's reasons (from `settings`, the sending account's).
+pub(crate) fn apply_suppression(
+    snapshot: &Snapshot<'_>,
+    account: &str,
+    region: &str,
+    settings: &AccountSettings,
+    set: Option<&ConfigurationSet>,
+    recipients: Vec<String>,
+) -> Result<(Vec<String>, Vec<SuppressedRecipient>), SesError> {
+    let reasons = match set.and_then(|s| s.options.suppressed_reasons.as_ref()) {
+        Some(r) => r,
+        None => &settings.suppressed_reasons,
+    };
+    if reasons.is_empty() {
+        return Ok((recipients, Vec::new()));
     }
+    let (mut kept, mut suppressed) = (Vec::new(), Vec::new());
+    for address in recipients {
+        let entry = snapshot.get::<SuppressedDestination>(
+            table::SUPPRESSED,
+            &suppression_key(account, region, &address),
+        )?;
+        match entry.filter(|e| reasons.contains(&e.reason)) {
+            Some(e) => suppressed.push(SuppressedRecipient {
+                address,
+                reason: e.reason,
+            }),
+            None => kept.push(address),
+        }
+    }
+    Ok((kept, suppressed))
 }
 
 pub(crate) fn suppression_key(account: &str, region: &str, email: &str) -> String {
