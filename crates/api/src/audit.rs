@@ -2,7 +2,7 @@
 //! event. Events are encoded by the caller, queued and written by a background thread
 //! in batches, so calls never wait on the audit log's fsync.
 
-use crate::protocol::ApiError;
+use crate::protocol::{ApiError, AuditedParameters};
 use iam::{ids, Caller, CallerKind, RequestInfo};
 use serde::Serialize;
 use std::sync::mpsc::{self, Receiver, SyncSender};
@@ -83,7 +83,7 @@ pub struct CallRecord<'a> {
     pub caller: Option<&'a Caller>,
     pub access_key_id: &'a str,
     pub info: &'a RequestInfo,
-    pub parameters: serde_json::Value,
+    pub parameters: AuditedParameters,
     pub error: Option<&'a ApiError>,
     pub read_only: bool,
 }
@@ -119,7 +119,7 @@ struct CloudTrailEvent {
     #[serde(rename = "sourceIPAddress")]
     source_ip_address: String,
     user_agent: String,
-    request_parameters: serde_json::Value,
+    request_parameters: AuditedParameters,
     response_elements: Option<()>,
     #[serde(rename = "requestID")]
     request_id: String,
@@ -279,7 +279,7 @@ mod tests {
             caller: None,
             access_key_id: "AKIAEXAMPLE",
             info: &info,
-            parameters: serde_json::json!({"Source": "a@example.com"}),
+            parameters: AuditedParameters::Form(vec![("Source".into(), "a@example.com".into())]),
             error: Some(&error),
             read_only: false,
         });

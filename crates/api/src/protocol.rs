@@ -185,8 +185,8 @@ impl Params {
 
     /// The parameters with secrets and message content removed, for the audit trail. SigV4's own query
     /// parameters (presigned requests) are left out: they are not the call's.
-    pub fn redacted(&self) -> serde_json::Value {
-        let map: serde_json::Map<String, serde_json::Value> = self
+    pub fn redacted(&self) -> AuditedParameters {
+        let pairs = self
             .0
             .iter()
             .filter(|(k, _)| k != "Action" && k != "Version" && !is_sigv4_parameter(k))
@@ -196,10 +196,31 @@ impl Params {
                 } else {
                     v.clone()
                 };
-                (k.clone(), serde_json::Value::String(value))
+                (k.clone(), value)
             })
             .collect();
-        serde_json::Value::Object(map)
+        AuditedParameters::Form(pairs)
+    }
+}
+
+/// A call's parameters as its audit record keeps them (`requestParameters`), secrets
+/// and message content hidden: a JSON object either way.
+#[derive(Debug)]
+pub enum AuditedParameters {
+    /// Query form pairs, in request order.
+    Form(Vec<(String, String)>),
+    /// A JSON request body (see [`redact_json`]).
+    Json(serde_json::Value),
+}
+
+impl serde::Serialize for AuditedParameters {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            AuditedParameters::Form(pairs) => {
+                serializer.collect_map(pairs.iter().map(|(k, v)| (k, v)))
+            }
+            AuditedParameters::Json(value) => value.serialize(serializer),
+        }
     }
 }
 
@@ -441,6 +462,16 @@ mod tests {
         assert_eq!(kept["FromEmailAddress"], "news@example.com");
         assert_eq!(kept["Destination"]["ToAddresses"][0], "a@example.org");
         assert_eq!(kept["Content"]["Template"]["TemplateName"], "t");
+        let form = b"Action=SendEmail&Version=2010-12-01&Source=news%40example.com&Message.Body.Text.Data=secret+plans&NewPassword=p%40ss&X-Amz-Signature=abc";
+        let recorded = serde_json::to_value(Params::parse(form).redacted()).unwrap();
+        assert_eq!(
+            recorded,
+            json!({
+                "Source": "news@example.com",
+                "Message.Body.Text.Data": HIDDEN,
+                "NewPassword": HIDDEN,
+            })
+        );
         for name in [
             "Message.Subject.Data",
             "RawMessage.Data",

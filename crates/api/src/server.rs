@@ -2,7 +2,7 @@
 //! credential scope (Query APIs) or the `X-Amz-Target` header (JSON APIs).
 
 use crate::audit::{self, Auditor, CallRecord};
-use crate::protocol::{redact_json, ApiError, Call, Params, Protocol, Reply};
+use crate::protocol::{redact_json, ApiError, AuditedParameters, Call, Params, Protocol, Reply};
 use crate::{auth, cloudtrail_api, iam_api, org_api, ses_v1_api, ses_v2_api, sts_api};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
@@ -355,7 +355,7 @@ fn dispatch(
     };
     let parameters = match protocol {
         Protocol::Json | Protocol::Rest => {
-            json_body(body).map(|b| redact_json(&b)).unwrap_or_default()
+            AuditedParameters::Json(json_body(body).map(|b| redact_json(&b)).unwrap_or_default())
         }
         Protocol::Query { .. } => params.redacted(),
     };

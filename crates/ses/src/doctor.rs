@@ -340,7 +340,7 @@ impl Ses {
                         identity.arn()
                     ),
                 ));
-                Ok(Some(identity))
+                Ok(Some((*identity).clone()))
             }
             Err(SesError::MessageRejected(message)) => {
                 let domain = crate::address::domain_of(address);

@@ -201,8 +201,8 @@ struct Plan {
     /// The From header as given (with its display name).
     from_header: String,
     return_path: Option<Mailbox>,
-    from_identity: Identity,
-    return_identity: Option<Identity>,
+    from_identity: Arc<Identity>,
+    return_identity: Option<Arc<Identity>>,
     /// The template's ARN when a stored template is used (an involved resource).
     template_arn: Option<String>,
 }
@@ -674,7 +674,7 @@ impl Ses {
         info: &RequestInfo,
         address: &str,
         arn: Option<&str>,
-    ) -> Result<Identity, SesError> {
+    ) -> Result<Arc<Identity>, SesError> {
         let not_verified = || not_verified(&info.region, &[address.to_string()]);
         let Some(arn) = arn else {
             return covering(snapshot, &caller.account, &info.region, address)?
@@ -693,7 +693,6 @@ impl Ses {
         }
         let identity = crate::identity::identity_in(snapshot, account, region, name)?
             .filter(|i| i.verified)
-            .map(|i| (*i).clone())
             .ok_or_else(not_verified)?;
         if !covers(&identity, address) {
             return Err(not_verified());
@@ -980,7 +979,7 @@ fn covering(
     account: &str,
     region: &str,
     address: &str,
-) -> Result<Option<Identity>, SesError> {
+) -> Result<Option<Arc<Identity>>, SesError> {
     let mut candidates = vec![address];
     let mut domain = domain_of(address);
     while !domain.is_empty() {
@@ -993,7 +992,7 @@ fn covering(
     for name in candidates {
         let identity = crate::identity::identity_in(snapshot, account, region, name)?;
         if let Some(identity) = identity.filter(|i| i.verified) {
-            return Ok(Some((*identity).clone()));
+            return Ok(Some(identity));
         }
     }
     Ok(None)
