@@ -61,15 +61,17 @@ impl Typed {
 #[derive(Debug, Clone, Copy)]
 pub struct RequestValues<'c> {
     texts: &'c [String],
-    /// `None` for an absent key.
-    typed: Option<&'c OnceLock<Vec<Typed>>>,
+    typed: &'c OnceLock<Vec<Typed>>,
     pub multivalued: bool,
 }
+
+/// The typed readings of an absent key: none.
+static NO_READINGS: OnceLock<Vec<Typed>> = OnceLock::new();
 
 impl<'c> RequestValues<'c> {
     pub const ABSENT: RequestValues<'static> = RequestValues {
         texts: &[],
-        typed: None,
+        typed: &NO_READINGS,
         multivalued: false,
     };
 
@@ -101,12 +103,10 @@ pub struct RequestValue<'c> {
 
 impl RequestValue<'_> {
     pub fn typed(&self) -> Typed {
-        match self.values.typed {
-            Some(cell) => cell
-                .get_or_init(|| self.values.texts.iter().map(|t| Typed::parse(t)).collect())
-                [self.index],
-            None => Typed::parse(self.text),
-        }
+        let texts = self.values.texts;
+        self.values
+            .typed
+            .get_or_init(|| texts.iter().map(|t| Typed::parse(t)).collect())[self.index]
     }
 }
 
@@ -202,7 +202,7 @@ impl Context {
             .find(|e| e.hash == key.hash && e.key == key.name)
             .map(|e| RequestValues {
                 texts: &e.values,
-                typed: Some(&e.typed),
+                typed: &e.typed,
                 multivalued: e.multi,
             })
     }
